@@ -1,0 +1,4 @@
+function(asyncfs_set_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local
+                                           -Wnon-virtual-dtor -Werror)
+endfunction()
