@@ -26,24 +26,53 @@ struct SyncWaiter {
   std::stop_source stop;
   std::shared_ptr<const void> keepalive;
 
-  void finish() {
-    std::lock_guard lock(mutex);
-    done = true;
-    cv.notify_all();
-  }
-  /// Waits for finish(); false on timeout.
+  /// Waits for completion; false on timeout.
   bool wait(std::optional<Duration> timeout);
 };
 
 template <class T>
 struct SyncState : SyncWaiter {
   Outcome<T> result;
+  /// First completion wins (a root abandoned at shutdown may still finish later).
+  void complete(Outcome<T> out) {
+    std::shared_ptr<const void> drop;
+    std::lock_guard lock(mutex);
+    if (done) return;
+    result = std::move(out);
+    drop = std::move(keepalive);  // released after the lock, maybe on the loop thread
+    done = true;
+    cv.notify_all();
+  }
 };
 
 /// Throws when sync() on `io` would deadlock or can never complete.
 void check_sync_allowed(const IoThread& io);
 [[noreturn]] void throw_sync_timeout(Duration timeout);
 std::exception_ptr abandoned_error();
+
+/// The job sync() posts. If the loop drops it without running it (shutdown), the waiter is
+/// released with an error instead of waiting forever.
+template <class T>
+struct SyncJob {
+  std::shared_ptr<SyncState<T>> state;
+  IoThread* io;
+  Task<T> task;
+
+  SyncJob(std::shared_ptr<SyncState<T>> s, IoThread* i, Task<T> t)
+      : state(std::move(s)), io(i), task(std::move(t)) {}
+  SyncJob(SyncJob&&) noexcept = default;
+  SyncJob& operator=(SyncJob&&) = delete;
+  ~SyncJob() {
+    if (state) state->complete(Outcome<T>(abandoned_error()));
+  }
+  void operator()() {
+    auto st = std::move(state);
+    auto token = st->stop.get_token();
+    io->spawn(
+        std::move(task), [st](Outcome<T> out) { st->complete(std::move(out)); }, std::move(token),
+        [st] { st->complete(Outcome<T>(abandoned_error())); });
+  }
+};
 
 }  // namespace detail
 
@@ -61,20 +90,7 @@ T sync(IoThread& io, Task<T> task, std::optional<Duration> timeout = std::nullop
   detail::check_sync_allowed(io);
   auto state = std::make_shared<detail::SyncState<T>>();
   state->keepalive = std::move(keepalive);
-  io.post([state, io_ptr = &io, task = std::move(task)]() mutable {
-    io_ptr->spawn(
-        std::move(task),
-        [state](Outcome<T> out) {
-          state->result = std::move(out);
-          state->keepalive.reset();
-          state->finish();
-        },
-        state->stop.get_token(),
-        [state] {
-          state->result = Outcome<T>(detail::abandoned_error());
-          state->finish();
-        });
-  });
+  io.post(detail::SyncJob<T>(state, &io, std::move(task)));
   if (!state->wait(timeout)) {
     state->stop.request_stop();
     detail::throw_sync_timeout(*timeout);

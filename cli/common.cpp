@@ -1,0 +1,163 @@
+#include "common.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "asyncfs/errors.hpp"
+#include "asyncfs/path.hpp"
+#include "asyncfs/registry.hpp"
+
+namespace asyncfs::cli {
+
+namespace {
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// Writes everything, retrying short writes; stderr is unbuffered so this is the whole cost.
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n <= 0) return;  // nothing sensible left to do with a broken stderr
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+Target resolve(const std::string& url, bool keep_trailing_slash) {
+  FsAndPath fp;
+  try {
+    fp = url_to_fs(url);
+  } catch (const Error& e) {
+    // An unknown protocol or a malformed URL is a mistake in the command line, found before
+    // any work starts, so it is a usage error (exit 2) rather than a failed operation.
+    if (e.kind() == ErrorKind::kInvalidArgument) {
+      throw UsageError(fmt::format("{}: {}", one_line(url), one_line(e.message())));
+    }
+    throw;
+  }
+  Target t{url, std::move(fp.fs), std::move(fp.path)};
+  if (keep_trailing_slash && url.size() > 1 && url.back() == '/' && !t.path.empty() &&
+      t.path.back() != '/') {
+    t.path += '/';
+  }
+  return t;
+}
+
+bool is_local(const AsyncFileSystem& fs) { return fs.capabilities().local; }
+
+std::string display_name(const AsyncFileSystem& fs, const std::string& name) {
+  if (is_local(fs)) return name;
+  return fs.unstrip_protocol(name);
+}
+
+std::string local_path(const std::string& arg, std::string_view role) {
+  const std::size_t sep = arg.find("://");
+  if (sep == std::string::npos) return arg;
+  const std::string_view proto = std::string_view(arg).substr(0, sep);
+  if (proto == "file" || proto == "local") return arg.substr(sep + 3);
+  throw UsageError(fmt::format("{}: the {} must be a local path (use cp within one filesystem)",
+                               one_line(arg), role));
+}
+
+bool has_glob(const AsyncFileSystem& fs, std::string_view p) {
+  const std::string proto = fs.protocol();
+  if (proto == "http" || proto == "https") {
+    return p.find_first_of("*[") != std::string_view::npos;
+  }
+  return path::has_magic(p);
+}
+
+std::string one_line(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string describe_error(std::string_view url, std::string_view stripped,
+                           const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    std::string_view what = e.what();
+    const std::string& p = e.path();
+    if (!p.empty()) {
+      std::string_view bare = path::strip_trailing_slash(stripped);
+      const bool same = p == url || p == stripped || p == bare;
+      const std::string head = p + ": ";
+      if (same && starts_with(what, head)) what.remove_prefix(head.size());
+    }
+    return fmt::format("{}: {}", one_line(url), one_line(what));
+  } catch (const std::exception& e) {
+    return fmt::format("{}: {}", one_line(url), one_line(e.what()));
+  } catch (...) {
+    return fmt::format("{}: unknown error", one_line(url));
+  }
+}
+
+Console& Console::instance() {
+  static Console console;
+  return console;
+}
+
+void Console::error(std::string_view line) {
+  std::lock_guard lock(mutex_);
+  std::string text;
+  if (status_shown_) text += "\r\x1b[K";
+  status_shown_ = false;
+  text += "asyncfs: ";
+  text += line;
+  text += '\n';
+  write_all(STDERR_FILENO, text);
+}
+
+void Console::status(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  std::string out = "\r";
+  out += text;
+  out += "\x1b[K";
+  write_all(STDERR_FILENO, out);
+  status_shown_ = true;
+}
+
+void Console::finish_status(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  std::string out = "\r";
+  out += text;
+  out += "\x1b[K\n";
+  write_all(STDERR_FILENO, out);
+  status_shown_ = false;
+}
+
+void report_error(std::string_view url, std::string_view stripped, const std::exception_ptr& e) {
+  Console::instance().error(describe_error(url, stripped, e));
+}
+
+std::pair<std::vector<std::string>, std::string> split_destination(
+    const std::vector<std::string>& paths, std::string_view command) {
+  if (paths.size() < 2) {
+    throw UsageError(fmt::format("{} needs at least one source and a destination", command));
+  }
+  std::vector<std::string> sources(paths.begin(), paths.end() - 1);
+  return {std::move(sources), paths.back()};
+}
+
+}  // namespace asyncfs::cli

@@ -1,0 +1,40 @@
+#include "asyncfs/sync.hpp"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace asyncfs::detail {
+
+bool SyncWaiter::wait(std::optional<Duration> timeout) {
+  std::unique_lock lock(mutex);
+  if (!timeout || *timeout <= Duration::zero()) {
+    cv.wait(lock, [this] { return done; });
+    return true;
+  }
+  return cv.wait_for(lock, *timeout, [this] { return done; });
+}
+
+void check_sync_allowed(const IoThread& io) {
+  if (io.owner_pid() != getpid()) {
+    throw Cancelled("", "this filesystem's IO thread belongs to the parent process; after fork() "
+                        "create a new filesystem in the child");
+  }
+  if (io.in_loop_thread()) {
+    throw InvalidArgument("", "blocking call on the IO thread would deadlock; co_await the "
+                              "coroutine (the _name form) instead");
+  }
+  if (!io.running()) throw Cancelled("", "the IO thread is shut down");
+}
+
+void throw_sync_timeout(Duration timeout) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  throw Timeout("", fmt::format("operation timed out after {} ms", ms));
+}
+
+std::exception_ptr abandoned_error() {
+  return std::make_exception_ptr(
+      Cancelled("", "the IO thread shut down before the operation finished"));
+}
+
+}  // namespace asyncfs::detail
