@@ -92,9 +92,10 @@ class Progress::FileCallback final : public Callback {
   std::shared_ptr<Counters> counters_;
 };
 
-Progress::Progress(bool enabled, std::string label)
+Progress::Progress(bool enabled, std::string label, std::string unit)
     : enabled_(enabled),
       label_(std::move(label)),
+      unit_(std::move(unit)),
       counters_(std::make_shared<Counters>()),
       callback_(std::make_unique<FileCallback>(counters_)),
       started_(std::chrono::steady_clock::now()) {}
@@ -155,20 +156,21 @@ std::string Progress::render() const {
     const double frac = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
     const int fill = static_cast<int>(frac * kBarWidth);
     line += fmt::format(" [{}{}] {}/{} files", std::string(static_cast<std::size_t>(fill), '#'),
-                        std::string(static_cast<std::size_t>(kBarWidth - fill), '.'), done, total);
+                        std::string(static_cast<std::size_t>(kBarWidth - fill), '.'), done, total,
+                        unit_);
   } else {
     // Unknown total (rm reports no per-item progress): a moving marker shows liveness.
     const int pos = static_cast<int>(elapsed * 10) % kBarWidth;
     std::string bar(kBarWidth, ' ');
     bar[static_cast<std::size_t>(pos)] = '*';
-    line += fmt::format(" [{}] {} files", bar, done);
+    line += fmt::format(" [{}] {} {}", bar, done, unit_);
   }
   if (bytes > 0) line += fmt::format("  {}", human_bytes(static_cast<double>(bytes)));
   if (elapsed > 0) {
     if (bytes > 0) {
       line += fmt::format("  {}/s", human_bytes(static_cast<double>(bytes) / elapsed));
     } else {
-      line += fmt::format("  {:.1f} files/s", static_cast<double>(done) / elapsed);
+      line += fmt::format("  {:.1f} {}/s", static_cast<double>(done) / elapsed, unit_);
     }
   }
   if (known && done < total && done > 0) {

@@ -26,7 +26,8 @@ bool progress_wanted(ProgressMode mode);
 class Progress {
  public:
   /// A disabled Progress keeps counting but never draws.
-  Progress(bool enabled, std::string label);
+  /// `unit` names what done/total count ("files", "paths").
+  Progress(bool enabled, std::string label, std::string unit = "files");
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -65,6 +66,7 @@ class Progress {
 
   bool enabled_;
   std::string label_;
+  std::string unit_;
   std::shared_ptr<Counters> counters_;
   std::unique_ptr<Callback> callback_;
   std::chrono::steady_clock::time_point started_;

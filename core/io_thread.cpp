@@ -101,8 +101,9 @@ void IoThread::post(Job job) {
     std::lock_guard lock(impl_->mutex);
     if (impl_->closed) throw Cancelled("", "the IO thread is shut down");
     impl_->queue.push_back(std::move(job));
+    // Under the lock: the loop closes the handle only after setting `closed` under it too.
+    uv_async_send(&impl_->wake);
   }
-  uv_async_send(&impl_->wake);
 }
 
 bool IoThread::in_loop_thread() const noexcept {
@@ -240,8 +241,9 @@ void IoThread::shutdown(Duration grace) {
       im.shutdown_requested = true;
       im.grace = grace;
     }
+    // Once closed, the wake-up handle is gone; a second shutdown() only joins.
+    if (!im.closed) uv_async_send(&im.wake);
   }
-  uv_async_send(&im.wake);
   std::lock_guard join_lock(im.join_mutex);
   if (im.thread.joinable()) im.thread.join();
 }
