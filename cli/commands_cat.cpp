@@ -29,7 +29,12 @@
 
 #include "asyncfs/config.hpp"
 #include "asyncfs/filesystem.hpp"
+// gather_each aggregate-initialises its state without every member, which -Wextra flags
+// where the template is instantiated (here); the omitted members have default initialisers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include "asyncfs/gather.hpp"
+#pragma GCC diagnostic pop
 #include "asyncfs/path.hpp"
 #include "commands.hpp"
 #include "common.hpp"
@@ -46,8 +51,8 @@ enum class Sink { kStdout, kDirectory, kDiscard };
 struct Unique {
   std::shared_ptr<AsyncFileSystem> fs;
   std::string path;
-  std::string url;  ///< for error lines: the argument, or the URL of a glob match
-  std::string rel;  ///< -o: path below the output directory
+  std::string url;       ///< for error lines: the argument, or the URL of a glob match
+  std::string rel;       ///< -o: path below the output directory
   std::size_t uses = 0;  ///< how many output positions print it (stdout mode)
 };
 
@@ -187,8 +192,7 @@ bool write_file(const std::filesystem::path& target, const Bytes& data, std::str
 // directly over _cat_file: the same bounded memory, one sink call per finished file.
 Task<void> cat_ranges_each(std::shared_ptr<AsyncFileSystem> fs, std::vector<std::string> paths,
                            std::optional<std::int64_t> start, std::optional<std::int64_t> end,
-                           UniqueFunction<void(std::size_t, Outcome<Bytes>&&)> sink,
-                           int window) {
+                           UniqueFunction<void(std::size_t, Outcome<Bytes>&&)> sink, int window) {
   GatherOptions opts;
   opts.batch_size = window;
   co_await gather_each<Bytes>(
@@ -276,13 +280,13 @@ class CatRun {
           (*delivered)[i] = 1;
           deliver(members[i], std::move(o));
         };
-        fs->run_sync(cat_ranges_each(fs, std::move(paths), args_.start, args_.end,
-                                     std::move(sink), window));
+        fs->run_sync(
+            cat_ranges_each(fs, std::move(paths), args_.start, args_.end, std::move(sink), window));
       } else {
         std::map<std::string, std::size_t> index;
         for (std::size_t i = 0; i < members.size(); ++i) index.emplace(paths[i], i);
-        auto sink = [this, fs, members, delivered, index = std::move(index)](
-                        const std::string& p, Outcome<Bytes>&& o) {
+        auto sink = [this, fs, members, delivered, index = std::move(index)](const std::string& p,
+                                                                             Outcome<Bytes>&& o) {
           auto it = index.find(p);
           if (it == index.end()) it = index.find(fs->strip_protocol(p));
           if (it == index.end() || (*delivered)[it->second]) return;  // not one we asked for
@@ -384,7 +388,7 @@ int run_cat(const CatArgs& args, const GlobalArgs& global) {
   if (args.batch_size && (*args.batch_size == 0 || *args.batch_size < -1)) {
     throw UsageError("--batch-size must be -1 (unbounded) or at least 1");
   }
-  const Sink mode = args.discard              ? Sink::kDiscard
+  const Sink mode = args.discard               ? Sink::kDiscard
                     : !args.output_dir.empty() ? Sink::kDirectory
                                                : Sink::kStdout;
 
@@ -397,8 +401,7 @@ int run_cat(const CatArgs& args, const GlobalArgs& global) {
   std::vector<Unique> uniques;
   std::vector<std::size_t> order;
   std::map<std::pair<AsyncFileSystem*, std::string>, std::size_t> seen;
-  const auto add = [&](const std::shared_ptr<AsyncFileSystem>& fs, std::string p,
-                       std::string url) {
+  const auto add = [&](const std::shared_ptr<AsyncFileSystem>& fs, std::string p, std::string url) {
     auto [it, fresh] = seen.try_emplace({fs.get(), p}, uniques.size());
     if (fresh) uniques.push_back(Unique{fs, std::move(p), std::move(url), {}, 0});
     ++uniques[it->second].uses;
@@ -436,8 +439,8 @@ int run_cat(const CatArgs& args, const GlobalArgs& global) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (mode == Sink::kDiscard) {
-    write_stdout(fmt::format("files={} bytes={} seconds={:.3f}\n", run.files_ok(),
-                             run.bytes(), seconds));
+    write_stdout(
+        fmt::format("files={} bytes={} seconds={:.3f}\n", run.files_ok(), run.bytes(), seconds));
   }
   if (std::fflush(stdout) != 0 || run.stdout_broken()) {
     Console::instance().error(fmt::format("stdout: {}", std::strerror(errno)));

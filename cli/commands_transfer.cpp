@@ -72,8 +72,7 @@ int run_transfer(const char* label, const GlobalArgs& global, const std::vector<
 }
 
 std::shared_ptr<AsyncFileSystem> one_filesystem(const std::vector<Target>& targets,
-                                                std::string_view command,
-                                                std::string_view hint) {
+                                                std::string_view command, std::string_view hint) {
   for (const auto& t : targets) {
     if (t.fs->protocol() != targets.front().fs->protocol()) {
       throw UsageError(fmt::format("{}: {} and {} are on different filesystems ({} and {}){}",

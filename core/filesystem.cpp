@@ -2,6 +2,7 @@
 
 #include "asyncfs/filesystem.hpp"
 
+#include <limits>
 #include <numeric>
 #include <string>
 #include <utility>

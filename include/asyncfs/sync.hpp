@@ -2,6 +2,7 @@
 /// \file sync.hpp
 /// \brief sync(): run a Task on an IoThread from any other thread and block for its result.
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -22,7 +23,8 @@ namespace detail {
 struct SyncWaiter {
   std::mutex mutex;
   std::condition_variable cv;
-  bool done = false;
+  bool done = false;                     // guarded by mutex
+  std::atomic<bool> done_flag{false};    // the same, for the lock-free spin before sleeping
   std::stop_source stop;
   std::shared_ptr<const void> keepalive;
 
@@ -41,6 +43,7 @@ struct SyncState : SyncWaiter {
     result = std::move(out);
     drop = std::move(keepalive);  // released after the lock, maybe on the loop thread
     done = true;
+    done_flag.store(true, std::memory_order_release);
     cv.notify_all();
   }
 };

@@ -1,0 +1,168 @@
+#include "parser.hpp"
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "common.hpp"
+
+namespace asyncfs::cli {
+
+namespace {
+
+// Options that are absent unless given: CLI11 writes through a function into a std::optional.
+template <class T>
+CLI::Option* add_optional(CLI::App* app, const std::string& name, std::optional<T>& target,
+                          const std::string& help) {
+  return app->add_option_function<T>(
+      name, [&target](const T& v) { target = v; }, help);
+}
+
+void add_maxdepth(CLI::App* app, std::optional<int>& target) {
+  add_optional(app, "--maxdepth", target, "Descend at most N directory levels")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
+}
+
+void add_batch_size(CLI::App* app, std::optional<int>& target) {
+  add_optional(app, "--batch-size", target,
+               "At most N operations in flight (-1 = unbounded; default from config)")
+      ->type_name("N");
+}
+
+}  // namespace
+
+int parse_and_run(int argc, char** argv) {
+  CLI::App app{"asyncfs: one command line for every asyncfs filesystem (file, memory, ...)",
+               "asyncfs"};
+  app.require_subcommand(1);
+  // Global options may also follow the command ("asyncfs cat --progress URL").
+  app.fallthrough();
+  app.set_version_flag("--version", "asyncfs 0.1.0");
+  bool want_progress = false;
+  bool no_progress = false;
+  CLI::Option* progress_on = app.add_flag(
+      "--progress", want_progress, "Draw progress bars on stderr even when it is not a terminal");
+  CLI::Option* progress_off =
+      app.add_flag("--no-progress", no_progress, "Never draw progress bars");
+  progress_on->excludes(progress_off);
+
+  std::function<int(const GlobalArgs&)> command;
+  const auto bind = [&command](CLI::App* sub, auto fn, auto& args) {
+    sub->final_callback([&command, fn, &args] {
+      command = [fn, &args](const GlobalArgs& g) { return fn(args, g); };
+    });
+  };
+
+  LsArgs ls;
+  {
+    auto* sub = app.add_subcommand("ls", "List directory contents");
+    sub->add_option("url", ls.urls, "Directories (or files) to list")->required();
+    sub->add_flag("-l,--long", ls.long_format, "Long format: mode, size, mtime, name");
+    sub->add_flag("--json", ls.json, "Print one JSON array of info objects");
+    bind(sub, run_ls, ls);
+  }
+  InfoArgs info;
+  {
+    auto* sub = app.add_subcommand("info", "Show what the filesystem knows about paths");
+    sub->add_option("url", info.urls, "Paths to describe")->required();
+    sub->add_flag("--json", info.json, "Print one JSON object per URL, one per line");
+    bind(sub, run_info, info);
+  }
+  CatArgs cat;
+  {
+    auto* sub = app.add_subcommand("cat", "Print, save or count file contents (concurrently)");
+    sub->add_option("url", cat.urls, "Files or globs, fetched concurrently");
+    sub->add_option("--from-list", cat.from_list,
+                    "Read more URLs from FILE, one per line (- = stdin)")
+        ->type_name("FILE");
+    add_optional(sub, "--start", cat.start, "First byte (negative: from the end)")->type_name("N");
+    add_optional(sub, "--end", cat.end, "Stop before this byte (negative: from the end)")
+        ->type_name("N");
+    add_batch_size(sub, cat.batch_size);
+    auto* out = sub->add_option("-o,--output-dir", cat.output_dir,
+                                "Write each file below DIR instead of stdout")
+                    ->type_name("DIR");
+    auto* discard = sub->add_flag("--discard", cat.discard,
+                                  "Keep nothing; print files=N bytes=B seconds=T on stdout");
+    out->excludes(discard);
+    bind(sub, run_cat, cat);
+  }
+  TransferArgs get, put, cp, mv;
+  const auto add_transfer = [&](const char* name, const char* help, TransferArgs& args,
+                                int (*fn)(const TransferArgs&, const GlobalArgs&),
+                                const char* paths_help) {
+    auto* sub = app.add_subcommand(name, help);
+    sub->add_option("paths", args.paths, paths_help)->required();
+    sub->add_flag("-r,--recursive", args.recursive, "Copy directories and their contents");
+    add_maxdepth(sub, args.maxdepth);
+    add_batch_size(sub, args.batch_size);
+    bind(sub, fn, args);
+  };
+  add_transfer("get", "Download remote files to a local path", get, run_get,
+               "Remote sources..., then the local destination");
+  add_transfer("put", "Upload local files to a remote path", put, run_put,
+               "Local sources..., then the remote destination");
+  add_transfer("cp", "Copy within one filesystem", cp, run_cp, "Sources..., then the destination");
+  add_transfer("mv", "Move within one filesystem", mv, run_mv, "Sources..., then the destination");
+  RmArgs rm;
+  {
+    auto* sub = app.add_subcommand("rm", "Remove files (and directories with -r)");
+    sub->add_option("url", rm.urls, "Paths or globs to remove")->required();
+    sub->add_flag("-r,--recursive", rm.recursive, "Remove directories and their contents");
+    add_maxdepth(sub, rm.maxdepth);
+    bind(sub, run_rm, rm);
+  }
+  MkdirArgs mkdir;
+  {
+    auto* sub = app.add_subcommand("mkdir", "Create directories");
+    sub->add_option("url", mkdir.urls, "Directories to create")->required();
+    sub->add_flag("-p,--parents", mkdir.parents,
+                  "Create missing parents; an existing directory is fine");
+    bind(sub, run_mkdir, mkdir);
+  }
+  FindArgs find;
+  {
+    auto* sub = app.add_subcommand("find", "List every file below paths");
+    sub->add_option("url", find.urls, "Roots to search")->required();
+    add_maxdepth(sub, find.maxdepth);
+    sub->add_flag("--withdirs", find.withdirs, "Also list directories");
+    sub->add_flag("--json", find.json, "Print one JSON array of info objects per URL");
+    bind(sub, run_find, find);
+  }
+  DuArgs du;
+  {
+    auto* sub = app.add_subcommand("du", "Total size of the files below paths");
+    sub->add_option("url", du.urls, "Roots to measure")->required();
+    add_maxdepth(sub, du.maxdepth);
+    sub->add_flag("-a,--all", du.all, "Also print the size of every file");
+    sub->add_flag("--human", du.human, "Sizes as 1.5K, 20.0M, ...");
+    bind(sub, run_du, du);
+  }
+  GlobArgs glob;
+  {
+    auto* sub = app.add_subcommand("glob", "List paths matching patterns (*, **, ?, [...])");
+    sub->add_option("pattern", glob.patterns, "Patterns; quote them from the shell")->required();
+    add_maxdepth(sub, glob.maxdepth);
+    sub->add_flag("--json", glob.json, "Print one JSON array of info objects per pattern");
+    bind(sub, run_glob, glob);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    Console::instance().error(one_line(std::string(e.what()) + " (see asyncfs --help)"));
+    return kExitUsage;
+  }
+  GlobalArgs global;
+  if (want_progress) global.progress = ProgressMode::kOn;
+  if (no_progress) global.progress = ProgressMode::kOff;
+  if (!command) throw UsageError("no command given (see asyncfs --help)");
+  return command(global);
+}
+
+}  // namespace asyncfs::cli

@@ -1,0 +1,31 @@
+#pragma once
+// Runs the real asyncfs binary (ASYNCFS_CLI_PATH) with captured stdout/stderr and a deadline.
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace asyncfs::testing {
+
+struct CliResult {
+  int exit_code = -1;  ///< -1 if killed by a signal or the deadline
+  std::string out;
+  std::string err;
+  bool timed_out = false;
+};
+
+struct CliRun {
+  std::vector<std::string> args;  ///< without the program name
+  std::string stdin_data;
+  std::map<std::string, std::string> env;  ///< added to (or replacing in) the environment
+  std::chrono::seconds timeout{60};
+};
+
+CliResult run_cli(const CliRun& run);
+inline CliResult run_cli(std::vector<std::string> args) { return run_cli(CliRun{std::move(args)}); }
+
+/// Lines of `s` without their "\n" (a trailing newline does not add an empty line).
+std::vector<std::string> lines_of(const std::string& s);
+
+}  // namespace asyncfs::testing
