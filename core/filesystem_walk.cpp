@@ -182,7 +182,7 @@ Task<std::map<std::string, FileInfo>> AsyncFileSystem::_glob(std::string pattern
   // The literal stem between the root and the first wildcard lets a backend filter listings.
   fopts.prefix = p.substr(after_root, magic - after_root);
   if (root.empty()) root = root_marker();
-  auto candidates = co_await _find(root.empty() ? p.substr(0, 0) : root, std::move(fopts));
+  auto candidates = co_await _find(std::move(root), std::move(fopts));
 
   for (auto& [name, info] : candidates) {
     if (!opts.withdirs && info.is_dir()) continue;

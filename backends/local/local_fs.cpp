@@ -28,8 +28,8 @@
 #include <map>
 #include <mutex>
 #include <random>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -188,7 +188,8 @@ int rename_noreplace_blocking(const std::string& from, const std::string& to) {
 }
 
 /// Python slice bounds of [start, end) over `size` bytes.
-std::pair<std::int64_t, std::int64_t> slice_bounds(std::int64_t n, std::optional<std::int64_t> start,
+std::pair<std::int64_t, std::int64_t> slice_bounds(std::int64_t n,
+                                                   std::optional<std::int64_t> start,
                                                    std::optional<std::int64_t> end) {
   auto clamp = [n](std::int64_t v) {
     if (v < 0) v += n;
@@ -403,8 +404,8 @@ Task<void> LocalFileSystem::_pipe_file(std::string path, Bytes data, WriteMode m
   TempFile tmp = co_await create_temp(lp, path);
   std::exception_ptr err;
   try {
-    co_await write_all(lp, tmp.fd, data.data(), data.size(), 0, std::max<std::size_t>(block_size_, 1),
-                       path);
+    co_await write_all(lp, tmp.fd, data.data(), data.size(), 0,
+                       std::max<std::size_t>(block_size_, 1), path);
     co_await uvfs::close(lp, std::exchange(tmp.fd, -1), path);
     co_await commit_temp(lp, tmp.path, path, mode);
     co_return;
@@ -590,9 +591,8 @@ LocalOptions LocalOptions::from(Options opts, std::shared_ptr<IoThread> io) {
   out.base = FsBaseOptions::from(opts, std::move(io));
   if (auto v = opts.get_int("block_size")) {
     if (*v <= 0) {
-      throw InvalidArgument("block_size",
-                            "block_size must be a positive number of bytes, got " +
-                                std::to_string(*v));
+      throw InvalidArgument(
+          "block_size", "block_size must be a positive number of bytes, got " + std::to_string(*v));
     }
     out.block_size = static_cast<std::size_t>(*v);
   }

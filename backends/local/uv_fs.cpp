@@ -109,14 +109,13 @@ Task<uv_file> open(uv_loop_t* loop, std::string path, int flags, int mode, std::
 }
 
 Task<void> close(uv_loop_t* loop, uv_file fd, std::string what) {
-  auto r = co_await call(loop, [fd](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) {
-    return uv_fs_close(l, req, fd, cb);
-  });
+  auto r = co_await call(
+      loop, [fd](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) { return uv_fs_close(l, req, fd, cb); });
   if (r.error()) throw_uv_error(r.error(), what, "close");
 }
 
-Task<std::size_t> read(uv_loop_t* loop, uv_file fd, char* buf, std::size_t len,
-                       std::int64_t offset, std::string what) {
+Task<std::size_t> read(uv_loop_t* loop, uv_file fd, char* buf, std::size_t len, std::int64_t offset,
+                       std::string what) {
   uv_buf_t b = uv_buf_init(buf, static_cast<unsigned int>(std::min<std::size_t>(len, 1u << 30)));
   auto r = co_await call(loop, [&](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) {
     return uv_fs_read(l, req, fd, &b, 1, offset, cb);
@@ -138,9 +137,8 @@ Task<std::size_t> write(uv_loop_t* loop, uv_file fd, const char* buf, std::size_
 }
 
 Task<uv_stat_t> fstat(uv_loop_t* loop, uv_file fd, std::string what) {
-  auto r = co_await call(loop, [fd](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) {
-    return uv_fs_fstat(l, req, fd, cb);
-  });
+  auto r = co_await call(
+      loop, [fd](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) { return uv_fs_fstat(l, req, fd, cb); });
   if (r.error()) throw_uv_error(r.error(), what, "stat");
   co_return r.statbuf();
 }
@@ -196,16 +194,14 @@ Task<void> rename(uv_loop_t* loop, std::string from, std::string to) {
 }
 
 Task<void> fsync(uv_loop_t* loop, uv_file fd, std::string what) {
-  auto r = co_await call(loop, [fd](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) {
-    return uv_fs_fsync(l, req, fd, cb);
-  });
+  auto r = co_await call(
+      loop, [fd](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) { return uv_fs_fsync(l, req, fd, cb); });
   if (r.error()) throw_uv_error(r.error(), what, "fsync");
 }
 
 Task<int> close_quietly(uv_loop_t* loop, uv_file fd) {
-  auto r = co_await call(loop, [fd](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) {
-    return uv_fs_close(l, req, fd, cb);
-  });
+  auto r = co_await call(
+      loop, [fd](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) { return uv_fs_close(l, req, fd, cb); });
   co_return r.error();
 }
 

@@ -73,7 +73,9 @@ class FsAwaiter {
 
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h);
-  FsResult await_resume() noexcept { return FsResult(std::unique_ptr<FsOp>(std::exchange(op_, nullptr))); }
+  FsResult await_resume() noexcept {
+    return FsResult(std::unique_ptr<FsOp>(std::exchange(op_, nullptr)));
+  }
 
  private:
   uv_loop_t* loop_;
@@ -132,12 +134,11 @@ Task<std::invoke_result_t<F&>> in_pool(uv_loop_t* loop, F fn) {
 // --- typed wrappers: throw asyncfs errors (throw_uv_error) naming `what` ---------------------
 // `what` is the path reported in errors; it defaults to the path operated on.
 
-Task<uv_file> open(uv_loop_t* loop, std::string path, int flags, int mode,
-                   std::string what = {});
+Task<uv_file> open(uv_loop_t* loop, std::string path, int flags, int mode, std::string what = {});
 Task<void> close(uv_loop_t* loop, uv_file fd, std::string what);
 /// One pread: may return fewer bytes than asked (0 at EOF).
-Task<std::size_t> read(uv_loop_t* loop, uv_file fd, char* buf, std::size_t len,
-                       std::int64_t offset, std::string what);
+Task<std::size_t> read(uv_loop_t* loop, uv_file fd, char* buf, std::size_t len, std::int64_t offset,
+                       std::string what);
 /// One pwrite: may write fewer bytes than asked.
 Task<std::size_t> write(uv_loop_t* loop, uv_file fd, const char* buf, std::size_t len,
                         std::int64_t offset, std::string what);

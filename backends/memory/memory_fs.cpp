@@ -376,8 +376,8 @@ class MemoryFileSystem final : public AsyncFileSystem {
     for (auto a : chain) {
       const Entry* e = find(a);
       if (!e) {
-        if (!create) throw NotFound(std::string(p), "parent directory " + std::string(a) +
-                                                          " does not exist");
+        if (!create)
+          throw NotFound(std::string(p), "parent directory " + std::string(a) + " does not exist");
         missing.push_back(a);
       } else if (!e->is_dir) {
         throw NotADirectory(std::string(p), std::string(a) + " is a file");

@@ -110,8 +110,8 @@ CliResult run_cli(const CliRun& run) {
     drain(idx_out, out, result.out);
     drain(idx_err, err, result.err);
     if (idx_in >= 0 && fds[idx_in].revents != 0) {
-      const ssize_t put = ::write(in.fd[1], run.stdin_data.data() + written,
-                                  run.stdin_data.size() - written);
+      const ssize_t put =
+          ::write(in.fd[1], run.stdin_data.data() + written, run.stdin_data.size() - written);
       if (put > 0) written += static_cast<std::size_t>(put);
       if (put < 0 && errno != EAGAIN && errno != EINTR) written = run.stdin_data.size();
       if (written == run.stdin_data.size()) in.close_end(1);

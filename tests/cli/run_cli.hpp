@@ -23,7 +23,11 @@ struct CliRun {
 };
 
 CliResult run_cli(const CliRun& run);
-inline CliResult run_cli(std::vector<std::string> args) { return run_cli(CliRun{std::move(args)}); }
+inline CliResult run_cli(std::vector<std::string> args) {
+  CliRun run;
+  run.args = std::move(args);
+  return run_cli(run);
+}
 
 /// Lines of `s` without their "\n" (a trailing newline does not add an empty line).
 std::vector<std::string> lines_of(const std::string& s);

@@ -67,8 +67,10 @@ TEST_P(WritingTest, PipeFileViaCoroutineApi) {
 
 TEST_P(WritingTest, PipeManyFiles) {
   std::map<std::string, Bytes> items;
-  for (int i = 0; i < 30; ++i) items[p("many/f" + std::to_string(i))] = std::string(i, 'a' + i % 26);
-  fs().mkdir(p("many"));
+  for (int i = 0; i < 30; ++i) {
+    items[p("many/f" + std::to_string(i))] =
+        std::string(static_cast<std::size_t>(i), static_cast<char>('a' + i % 26));
+  }
   fs().pipe(items);
   for (const auto& [k, v] : items) EXPECT_EQ(fs().cat_file(k), v) << k;
   EXPECT_EQ(fs().find(p("many")).size(), 30u);

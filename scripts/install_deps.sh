@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building and testing asyncfs needs from Debian 12 packages (run as root).
+# Idempotent and quiet when everything is already there.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config make
+  libuv1-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
+  clang  # the stack-depth check of Task is also built with clang
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install_deps: missing packages: ${missing[*]} (run as root or install them)" >&2
+    exit 1
+  fi
+  echo "install_deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

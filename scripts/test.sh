@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: a normal build, ASan+UBSan, TSan on the runtime tests,
+# and the clang Debug stack check. Sets up everything it needs on a fresh Debian 12 (as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install_deps.sh
+
+step() { echo; echo "=== $* ==="; }
+export CTEST_OUTPUT_ON_FAILURE=1
+
+step "build and test (Debug, g++)"
+scripts/build.sh build-debug -DCMAKE_BUILD_TYPE=Debug
+ctest --test-dir build-debug --parallel "$(nproc)" --timeout 300
+
+step "ASan + UBSan: every test"
+scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug "-DASYNCFS_SANITIZE=address;undefined" \
+  -DASYNCFS_BUILD_BENCH=OFF -DASYNCFS_BUILD_EXAMPLES=OFF
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --parallel "$(nproc)" --timeout 600
+
+step "TSan: runtime tests"
+scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=Debug -DASYNCFS_SANITIZE=thread \
+  -DASYNCFS_BUILD_BENCH=OFF -DASYNCFS_BUILD_EXAMPLES=OFF -DASYNCFS_BUILD_CLI=OFF \
+  -- asyncfs_runtime_tests
+# The fork test is left out under TSan: TSan does not support fork() with running threads.
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  build-tsan/tests/asyncfs_runtime_tests --gtest_filter='-*Fork*'
+
+step "clang -O0: one million synchronous awaits"
+mkdir -p build-clang
+clang++ -std=c++20 -O0 -g -Iinclude -Itests tests/standalone/task_stack_main.cpp \
+  -o build-clang/task_stack
+build-clang/task_stack
+
+echo
+echo "all tests passed"

@@ -1,0 +1,241 @@
+// asyncfs cat: order, ranges, globs, --from-list, -o DIR, --discard, progress, failures.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "run_cli.hpp"
+#include "support/temp_dir.hpp"
+
+namespace asyncfs::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::SizeIs;
+
+TEST(CliCat, SingleFileIsCopiedByteForByte) {
+  TempDir dir;
+  const std::string data("bin\0ary\n\xff\x01 data", 16);
+  write_local_file(dir / "a.bin", data);
+  const auto r = run_cli({"cat", dir / "a.bin"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, data);
+  EXPECT_THAT(r.err, IsEmpty());
+}
+
+TEST(CliCat, FileUrlsWork) {
+  TempDir dir;
+  write_local_file(dir / "a", "hello");
+  const auto r = run_cli({"cat", "file://" + (dir / "a")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "hello");
+}
+
+TEST(CliCat, ManyFilesComeOutInArgumentOrder) {
+  TempDir dir;
+  write_local_file(dir / "a", "A1");
+  write_local_file(dir / "b", "B22");
+  write_local_file(dir / "c", "C333");
+  const auto r = run_cli({"cat", dir / "c", dir / "a", dir / "b", dir / "a"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "C333A1B22A1");
+}
+
+TEST(CliCat, OrderHoldsAcrossWindowsAndChunks) {
+  TempDir dir;
+  std::vector<std::string> args{"cat", "--batch-size", "7"};
+  std::string expected;
+  // Reverse name order so the output order cannot come from sorting.
+  for (int i = 149; i >= 0; --i) {
+    const std::string name = dir / ("f" + std::to_string(1000 + i));
+    const std::string body = std::to_string(i) + ";";
+    write_local_file(name, body);
+    args.push_back(name);
+    expected += body;
+  }
+  const auto r = run_cli(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, expected);
+}
+
+TEST(CliCat, ByteRanges) {
+  TempDir dir;
+  write_local_file(dir / "a", "0123456789");
+  write_local_file(dir / "b", "abcdefghij");
+  auto r = run_cli({"cat", "--start", "2", "--end", "5", dir / "a", dir / "b"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "234cde");
+  r = run_cli({"cat", "--start=-3", dir / "a"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "789");
+  r = run_cli({"cat", "--end", "4", dir / "b"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "abcd");
+}
+
+TEST(CliCat, GlobExpandsToSortedFiles) {
+  TempDir dir;
+  write_local_file(dir / "d/b.txt", "B");
+  write_local_file(dir / "d/a.txt", "A");
+  write_local_file(dir / "d/c.dat", "C");
+  write_local_file(dir / "d/sub/z.txt", "Z");
+  const auto r = run_cli({"cat", dir / "d/*.txt"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "AB");
+}
+
+TEST(CliCat, GlobWithoutMatchFails) {
+  TempDir dir;
+  const auto r = run_cli({"cat", dir / "*.nothing"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("*.nothing"));
+}
+
+TEST(CliCat, MissingFileFailsButOthersArePrinted) {
+  TempDir dir;
+  write_local_file(dir / "a", "A");
+  write_local_file(dir / "b", "B");
+  const auto r = run_cli({"cat", dir / "a", dir / "missing", dir / "b"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "AB");
+  ASSERT_THAT(lines_of(r.err), SizeIs(1));
+  EXPECT_THAT(r.err, HasSubstr(dir / "missing"));
+}
+
+TEST(CliCat, MixedProtocolsInOneCall) {
+  TempDir dir;
+  write_local_file(dir / "a", "A");
+  const auto r = run_cli({"cat", dir / "a", "memory://absent/file", "file://" + (dir / "a")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "AA");
+  ASSERT_THAT(lines_of(r.err), SizeIs(1));
+  EXPECT_THAT(r.err, HasSubstr("memory://absent/file"));
+}
+
+TEST(CliCat, FromListFileAndStdin) {
+  TempDir dir;
+  write_local_file(dir / "a", "A");
+  write_local_file(dir / "b", "B");
+  write_local_file(dir / "list.txt", "# comment\n" + (dir / "b") + "\n\n" + (dir / "a") + "\r\n");
+  auto r = run_cli({"cat", "--from-list", dir / "list.txt"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "BA");
+  CliRun run;
+  run.args = {"cat", dir / "a", "--from-list", "-"};
+  run.stdin_data = (dir / "b") + "\n";
+  r = run_cli(run);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "AB");
+}
+
+TEST(CliCat, FromListThatCannotBeReadIsUsageError) {
+  TempDir dir;
+  const auto r = run_cli({"cat", "--from-list", dir / "nope.txt"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("nope.txt"));
+}
+
+TEST(CliCat, DiscardPrintsExactlyOneSummaryLine) {
+  TempDir dir;
+  std::vector<std::string> args{"cat", "--discard", "--batch-size", "4"};
+  for (int i = 0; i < 20; ++i) {
+    const std::string name = dir / ("f" + std::to_string(i));
+    write_local_file(name, std::string(static_cast<std::size_t>(i), 'x'));
+    args.push_back(name);
+  }
+  const auto r = run_cli(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::regex_match(r.out, std::regex("files=20 bytes=190 seconds=[0-9]+\\.[0-9]+\n")))
+      << r.out;
+  EXPECT_THAT(r.err, IsEmpty());
+}
+
+TEST(CliCat, DiscardCountsOnlySuccessfulFiles) {
+  TempDir dir;
+  write_local_file(dir / "a", "12345");
+  const auto r = run_cli({"cat", "--discard", dir / "a", dir / "missing"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(std::regex_match(r.out, std::regex("files=1 bytes=5 seconds=[0-9.]+\n"))) << r.out;
+  EXPECT_THAT(lines_of(r.err), SizeIs(1));
+}
+
+TEST(CliCat, OutputDirKeepsRelativePaths) {
+  TempDir dir;
+  write_local_file(dir / "src/x/f.txt", "X");
+  write_local_file(dir / "src/y/f.txt", "Y");
+  write_local_file(dir / "src/y/deeper/g.txt", "G");
+  const std::string out = dir / "out";
+  const auto r = run_cli(
+      {"cat", "-o", out, dir / "src/x/f.txt", dir / "src/y/f.txt", dir / "src/y/deeper/g.txt"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, IsEmpty());
+  EXPECT_EQ(read_local_file(out + "/x/f.txt"), "X");
+  EXPECT_EQ(read_local_file(out + "/y/f.txt"), "Y");
+  EXPECT_EQ(read_local_file(out + "/y/deeper/g.txt"), "G");
+}
+
+TEST(CliCat, OutputDirSingleFileUsesBasename) {
+  TempDir dir;
+  write_local_file(dir / "src/deep/name.bin", "N");
+  const auto r = run_cli({"cat", "--output-dir", dir / "out", dir / "src/deep/name.bin"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_local_file(dir / "out/name.bin"), "N");
+}
+
+TEST(CliCat, OutputDirWithRangesAndGlob) {
+  TempDir dir;
+  write_local_file(dir / "src/a.txt", "abcdef");
+  write_local_file(dir / "src/b.txt", "uvwxyz");
+  const auto r =
+      run_cli({"cat", "-o", dir / "out", "--start", "1", "--end", "3", dir / "src/*.txt"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_local_file(dir / "out/a.txt"), "bc");
+  EXPECT_EQ(read_local_file(dir / "out/b.txt"), "vw");
+}
+
+TEST(CliCat, ForcedProgressGoesToStderrOnly) {
+  TempDir dir;
+  write_local_file(dir / "a", "A");
+  write_local_file(dir / "b", "B");
+  auto r = run_cli({"cat", "--progress", dir / "a", dir / "b"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "AB");
+  EXPECT_THAT(r.err, HasSubstr("cat ["));
+  EXPECT_THAT(r.err, HasSubstr("2/2 files"));
+  EXPECT_EQ(r.err.back(), '\n');  // the bar is finished, not left dangling
+
+  r = run_cli({"--progress", "cat", "--discard", dir / "a", dir / "b"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::regex_match(r.out, std::regex("files=2 bytes=2 seconds=[0-9.]+\n"))) << r.out;
+  EXPECT_THAT(r.err, HasSubstr("2/2 files"));
+
+  r = run_cli({"cat", "--no-progress", dir / "a"});
+  EXPECT_THAT(r.err, Not(HasSubstr("[")));
+}
+
+TEST(CliCat, ErrorLineDoesNotMixWithTheBar) {
+  TempDir dir;
+  write_local_file(dir / "a", "A");
+  const auto r = run_cli({"cat", "--progress", dir / "a", dir / "missing"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "A");
+  bool found = false;
+  for (std::string line : lines_of(r.err)) {
+    if (line.find(dir / "missing") == std::string::npos) continue;
+    // What a terminal shows: a bar erased with "\r\x1b[K" leaves only what follows.
+    const auto erased = line.rfind("\x1b[K");
+    if (erased != std::string::npos) line = line.substr(erased + 3);
+    found = true;
+    // The error starts its own line (the bar's "\r" redraws never precede it on that line).
+    EXPECT_EQ(line.rfind("asyncfs: ", 0), 0u) << line;
+  }
+  EXPECT_TRUE(found) << r.err;
+}
+
+}  // namespace
+}  // namespace asyncfs::testing
