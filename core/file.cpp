@@ -22,8 +22,7 @@ Task<std::size_t> AsyncFile::readinto(std::span<char> buf) {
 
 void AsyncFile::check_open(const char* op) const {
   if (closed_) {
-    throw InvalidArgument(path::escape_for_message(path_),
-                          std::string(op) + " on a closed file");
+    throw InvalidArgument(path::escape_for_message(path_), std::string(op) + " on a closed file");
   }
 }
 
@@ -45,9 +44,9 @@ void AsyncFile::check_writable() const {
 
 void check_open_mode(const std::string& path, const std::string& mode) {
   if (mode == "rb" || mode == "wb" || mode == "ab" || mode == "xb") return;
-  throw InvalidArgument(path::escape_for_message(path),
-                        "unsupported open mode '" + path::escape_for_message(mode) +
-                            "' (use rb, wb, ab or xb)");
+  throw InvalidArgument(
+      path::escape_for_message(path),
+      "unsupported open mode '" + path::escape_for_message(mode) + "' (use rb, wb, ab or xb)");
 }
 
 // --- File ----------------------------------------------------------------------------------------
@@ -90,8 +89,7 @@ void dispose(std::shared_ptr<AsyncFileSystem>& fs, std::unique_ptr<AsyncFile>& f
 File::File(std::shared_ptr<AsyncFileSystem> fs, std::unique_ptr<AsyncFile> file)
     : fs_(std::move(fs)), file_(std::move(file)) {}
 
-File::File(File&& other) noexcept
-    : fs_(std::move(other.fs_)), file_(std::move(other.file_)) {}
+File::File(File&& other) noexcept : fs_(std::move(other.fs_)), file_(std::move(other.file_)) {}
 
 File& File::operator=(File&& other) noexcept {
   if (this != &other) {
@@ -271,9 +269,8 @@ constexpr std::size_t kDefaultBlockSize = 5u << 20;  // fsspec's AbstractBuffere
 
 }  // namespace
 
-std::unique_ptr<AsyncFile> make_buffered_file(std::shared_ptr<AsyncFileSystem> fs,
-                                              std::string path, std::string mode,
-                                              std::optional<std::uint64_t> size,
+std::unique_ptr<AsyncFile> make_buffered_file(std::shared_ptr<AsyncFileSystem> fs, std::string path,
+                                              std::string mode, std::optional<std::uint64_t> size,
                                               std::size_t block_size) {
   check_open_mode(path, mode);
   return std::make_unique<BufferedFile>(std::move(fs), std::move(path), std::move(mode), size,

@@ -22,8 +22,10 @@ FsBaseOptions FsBaseOptions::from(Options& opts, std::shared_ptr<IoThread> io) {
   out.io = std::move(io);
   if (auto v = opts.get_int("batch_size")) {
     if (*v == 0 || *v < -1 || *v > std::numeric_limits<int>::max()) {
-      throw InvalidArgument("batch_size", "batch_size must be -1 (unbounded) or a positive number, "
-                                          "got " + std::to_string(*v));
+      throw InvalidArgument("batch_size",
+                            "batch_size must be -1 (unbounded) or a positive number, "
+                            "got " +
+                                std::to_string(*v));
     }
     out.batch_size = static_cast<int>(*v);
   }
@@ -95,8 +97,8 @@ int AsyncFileSystem::window(std::optional<int> call, bool nofiles) const {
 }
 
 void AsyncFileSystem::not_implemented(std::string_view op, const std::string& path) const {
-  throw NotImplemented(path, "the " + protocol() + " filesystem does not implement " +
-                                 std::string(op));
+  throw NotImplemented(path,
+                       "the " + protocol() + " filesystem does not implement " + std::string(op));
 }
 
 void AsyncFileSystem::check_blocking_allowed() const {
@@ -111,18 +113,18 @@ void AsyncFileSystem::check_blocking_allowed() const {
 
 Task<std::vector<FileInfo>> AsyncFileSystem::_ls(std::string path) {
   not_implemented("ls", path);
-  co_return {};
+  co_return std::vector<FileInfo>{};
 }
 
 Task<FileInfo> AsyncFileSystem::_info(std::string path) {
   not_implemented("info", path);
-  co_return {};
+  co_return FileInfo{};
 }
 
 Task<Bytes> AsyncFileSystem::_cat_file(std::string path, std::optional<std::int64_t>,
                                        std::optional<std::int64_t>) {
   not_implemented("cat_file", path);
-  co_return {};
+  co_return Bytes{};
 }
 
 Task<void> AsyncFileSystem::_pipe_file(std::string path, Bytes, WriteMode) {
@@ -287,8 +289,7 @@ std::uint64_t AsyncFileSystem::du_total(std::string path, DuOptions opts, CallTi
 }
 
 std::vector<std::string> AsyncFileSystem::expand_path(Paths paths, bool recursive,
-                                                      std::optional<int> maxdepth,
-                                                      CallTimeout t) {
+                                                      std::optional<int> maxdepth, CallTimeout t) {
   return run_sync(_expand_path(std::move(paths), recursive, maxdepth), t);
 }
 
@@ -323,8 +324,8 @@ namespace detail {
 
 void check_maxdepth(std::optional<int> maxdepth, std::string_view op) {
   if (maxdepth && *maxdepth < 1) {
-    throw InvalidArgument("", std::string(op) + ": maxdepth must be at least 1, got " +
-                                  std::to_string(*maxdepth));
+    throw InvalidArgument(
+        "", std::string(op) + ": maxdepth must be at least 1, got " + std::to_string(*maxdepth));
   }
 }
 

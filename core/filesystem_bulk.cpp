@@ -12,8 +12,7 @@
 namespace asyncfs {
 
 Task<std::size_t> AsyncFileSystem::_cat_each(
-    Paths paths, UniqueFunction<void(const std::string&, Outcome<Bytes>&&)> sink,
-    CatOptions opts) {
+    Paths paths, UniqueFunction<void(const std::string&, Outcome<Bytes>&&)> sink, CatOptions opts) {
   // Validate every input up front so a bad one is reported before any I/O starts.
   detail::strip_all(*this, paths);
   std::vector<std::string> names = co_await _expand_path(paths, opts.recursive, std::nullopt);
@@ -28,9 +27,7 @@ Task<std::size_t> AsyncFileSystem::_cat_each(
   gopts.progress = opts.progress;
   co_await gather_each<Bytes>(
       names.size(),
-      [this, &names](std::size_t i) {
-        return _cat_file(names[i], std::nullopt, std::nullopt);
-      },
+      [this, &names](std::size_t i) { return _cat_file(names[i], std::nullopt, std::nullopt); },
       [&](std::size_t i, Outcome<Bytes>&& out) {
         if (!out.has_value()) {
           // A recursive expansion lists directories too; they have no bytes to return.

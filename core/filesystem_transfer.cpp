@@ -52,8 +52,8 @@ Task<Plan> plan_transfer(AsyncFileSystem* src_fs, AsyncFileSystem* dst_fs, Paths
   }
 
   const bool source_is_str = !src.is_list;
-  auto expanded = co_await detail::expand_detail(src_fs, detail::strip_all(*src_fs, src),
-                                                 recursive, maxdepth, /*literal=*/false);
+  auto expanded = co_await detail::expand_detail(src_fs, detail::strip_all(*src_fs, src), recursive,
+                                                 maxdepth, /*literal=*/false);
   if (expanded.empty()) throw NotFound(detail::describe(src), "no such file or directory");
   for (auto& [name, info] : expanded) {
     // Without recursion a string source copies files only, never directories.
@@ -137,8 +137,7 @@ struct FailureTracker {
 
 /// Runs `hook(i)` for every file of a transfer through the window, with progress and branches.
 template <class Make>
-Task<void> transfer_files(std::size_t n, Make make, int win, Callback* progress,
-                          OnError on_error) {
+Task<void> transfer_files(std::size_t n, Make make, int win, Callback* progress, OnError on_error) {
   if (progress) progress->set_size(n);
   FailureTracker failures{on_error};
   GatherOptions gopts;
@@ -243,8 +242,8 @@ Task<void> AsyncFileSystem::_copy(Paths path1, Paths path2, TransferOptions opts
   // fsspec: a recursive copy skips sources that vanish between listing and copying.
   OnError on_error = opts.on_error;
   if (opts.recursive && on_error == OnError::kRaise) on_error = OnError::kIgnore;
-  Plan plan = co_await plan_transfer(this, this, std::move(path1), std::move(path2),
-                                     opts.recursive, opts.maxdepth);
+  Plan plan = co_await plan_transfer(this, this, std::move(path1), std::move(path2), opts.recursive,
+                                     opts.maxdepth);
   if (plan.src.empty()) co_return;
 
   std::vector<std::string> dirs;
@@ -265,16 +264,15 @@ Task<void> AsyncFileSystem::_copy(Paths path1, Paths path2, TransferOptions opts
   co_await make_dirs(this, std::move(parents));
 
   co_await transfer_files(
-      files.size(),
-      [&](std::size_t k) { return _cp_file(plan.src[files[k]], plan.dst[files[k]]); },
+      files.size(), [&](std::size_t k) { return _cp_file(plan.src[files[k]], plan.dst[files[k]]); },
       window(opts.batch_size, /*nofiles=*/true), opts.progress, on_error);
 }
 
 Task<void> AsyncFileSystem::_mv(Paths path1, Paths path2, TransferOptions opts) {
   detail::check_maxdepth(opts.maxdepth, "mv");
   if (path1.is_list == path2.is_list && path1.items == path2.items) co_return;
-  Plan plan = co_await plan_transfer(this, this, std::move(path1), std::move(path2),
-                                     opts.recursive, opts.maxdepth);
+  Plan plan = co_await plan_transfer(this, this, std::move(path1), std::move(path2), opts.recursive,
+                                     opts.maxdepth);
   if (plan.src.empty()) co_return;
 
   std::vector<std::string> src_dirs;
@@ -297,8 +295,7 @@ Task<void> AsyncFileSystem::_mv(Paths path1, Paths path2, TransferOptions opts) 
   co_await make_dirs(this, std::move(parents));
 
   co_await transfer_files(
-      files.size(),
-      [&](std::size_t k) { return _mv_file(plan.src[files[k]], plan.dst[files[k]]); },
+      files.size(), [&](std::size_t k) { return _mv_file(plan.src[files[k]], plan.dst[files[k]]); },
       window(opts.batch_size, /*nofiles=*/true), opts.progress, OnError::kRaise);
 
   // The moved directories are empty now; remove them children first.
@@ -363,9 +360,8 @@ Task<void> AsyncFileSystem::_get_file(std::string rpath, std::string lpath, Call
       Bytes chunk = co_await _cat_file(rpath, static_cast<std::int64_t>(offset),
                                        static_cast<std::int64_t>(end));
       if (chunk.empty()) {
-        throw ProtocolError(rpath, "file shrank while downloading: got " +
-                                       std::to_string(offset) + " of " +
-                                       std::to_string(*info.size) + " bytes");
+        throw ProtocolError(rpath, "file shrank while downloading: got " + std::to_string(offset) +
+                                       " of " + std::to_string(*info.size) + " bytes");
       }
       const std::size_t got = chunk.size();
       offset += got;

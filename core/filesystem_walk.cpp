@@ -25,8 +25,8 @@ bool omittable(ErrorKind kind) {
 // them (trailing "/" kept: an HTTP index may 404 on a directory URL without it), and sibling
 // subtrees are listed concurrently through the window.
 Task<std::vector<WalkEntry>> walk_tree(AsyncFileSystem* fs, std::string path,
-                                       std::optional<int> maxdepth, bool topdown,
-                                       OnError on_error, int win) {
+                                       std::optional<int> maxdepth, bool topdown, OnError on_error,
+                                       int win) {
   std::vector<FileInfo> listing;
   bool failed = false;
   try {
@@ -84,8 +84,7 @@ Task<std::vector<WalkEntry>> AsyncFileSystem::_walk(std::string path, WalkOption
                                window(std::nullopt, /*nofiles=*/true));
 }
 
-Task<std::map<std::string, FileInfo>> AsyncFileSystem::_find(std::string path,
-                                                             FindOptions opts) {
+Task<std::map<std::string, FileInfo>> AsyncFileSystem::_find(std::string path, FindOptions opts) {
   detail::check_maxdepth(opts.maxdepth, "find");
   const std::string root = strip_protocol(path);
   std::map<std::string, FileInfo> out;
@@ -195,8 +194,7 @@ Task<std::map<std::string, FileInfo>> AsyncFileSystem::_glob(std::string pattern
   co_return out;
 }
 
-Task<std::map<std::string, std::uint64_t>> AsyncFileSystem::_du(std::string path,
-                                                                DuOptions opts) {
+Task<std::map<std::string, std::uint64_t>> AsyncFileSystem::_du(std::string path, DuOptions opts) {
   FindOptions fopts;
   fopts.maxdepth = opts.maxdepth;
   fopts.withdirs = opts.withdirs;

@@ -100,8 +100,12 @@ class LocalFile final : public AsyncFile {
   Task<std::size_t> write(Bytes data) override {
     check_open("write");
     check_writable();
+    // A failed (or cancelled) write poisons the file: close() then discards it rather than
+    // commit a file with a hole or a truncated tail under the final name.
+    failed_ = true;
     co_await write_all(io_->loop(), fd_, data.data(), data.size(), static_cast<std::int64_t>(pos_),
                        block_size_, path());
+    failed_ = false;
     pos_ += data.size();
     co_return data.size();
   }
@@ -116,6 +120,7 @@ class LocalFile final : public AsyncFile {
     }
     std::exception_ptr err;
     try {
+      if (failed_) throw IoError(path(), "not written: an earlier write to this file failed");
       co_await uvfs::close(lp, std::exchange(fd_, -1), path());
       co_await commit_temp(lp, temp_, path(),
                            mode() == "xb" ? WriteMode::kCreate : WriteMode::kOverwrite);
@@ -124,7 +129,7 @@ class LocalFile final : public AsyncFile {
     } catch (...) {
       err = std::current_exception();
     }
-    co_await discard_temp(lp, TempFile{-1, std::exchange(temp_, {})});
+    co_await discard_temp(lp, TempFile{std::exchange(fd_, -1), std::exchange(temp_, {})});
     std::rethrow_exception(err);
   }
 
@@ -151,6 +156,7 @@ class LocalFile final : public AsyncFile {
   std::uint64_t size_;
   std::uint64_t pos_;
   std::size_t block_size_;
+  bool failed_ = false;
 };
 
 /// "ab": copies the existing target (if any) into the temp file; returns the bytes copied.

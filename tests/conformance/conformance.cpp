@@ -108,14 +108,14 @@ void ConformanceTest::seed_tree() {
     if (std::find(kinds.begin(), kinds.end(), e.kind()) != kinds.end()) {
       return ::testing::AssertionSuccess();
     }
-    return ::testing::AssertionFailure() << "expected " << kind_name(*kinds.begin())
-                                         << ", got " << describe(std::current_exception());
+    return ::testing::AssertionFailure() << "expected " << kind_name(*kinds.begin()) << ", got "
+                                         << describe(std::current_exception());
   } catch (...) {
-    return ::testing::AssertionFailure() << "expected " << kind_name(*kinds.begin())
-                                         << ", got " << describe(std::current_exception());
+    return ::testing::AssertionFailure() << "expected " << kind_name(*kinds.begin()) << ", got "
+                                         << describe(std::current_exception());
   }
-  return ::testing::AssertionFailure() << "expected " << kind_name(*kinds.begin())
-                                       << ", but nothing was thrown";
+  return ::testing::AssertionFailure()
+         << "expected " << kind_name(*kinds.begin()) << ", but nothing was thrown";
 }
 
 ::testing::AssertionResult throws_any_error(const std::function<void()>& fn) {

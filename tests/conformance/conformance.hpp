@@ -61,7 +61,7 @@ bool register_backend(const std::string& name, FixtureFactory factory);
 std::vector<std::string> registered_backends();
 std::unique_ptr<BackendFixture> make_backend(const std::string& name);
 
-#define ASYNCFS_CONFORMANCE_BACKEND(name, factory)                                    \
+#define ASYNCFS_CONFORMANCE_BACKEND(name, factory)                           \
   [[maybe_unused]] static const bool asyncfs_conformance_registered_##name = \
       ::asyncfs::conformance::register_backend(#name, factory)
 
@@ -102,12 +102,10 @@ class ConformanceTest : public ::testing::TestWithParam<std::string> {
 };
 
 /// Stamps out the instantiation of one suite over every registered backend.
-#define ASYNCFS_CONFORMANCE_SUITE(suite)                                                       \
-  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                                    \
-                           ::testing::ValuesIn(::asyncfs::conformance::registered_backends()), \
-                           [](const ::testing::TestParamInfo<std::string>& info) {             \
-                             return info.param;                                                \
-                           })
+#define ASYNCFS_CONFORMANCE_SUITE(suite)                                                   \
+  INSTANTIATE_TEST_SUITE_P(                                                                \
+      Backends, suite, ::testing::ValuesIn(::asyncfs::conformance::registered_backends()), \
+      [](const ::testing::TestParamInfo<std::string>& info) { return info.param; })
 
 // Skips the current test (with the reason) when the backend lacks a capability.
 #define REQUIRE_CAP(flag)                                                          \
@@ -121,15 +119,15 @@ class ConformanceTest : public ::testing::TestWithParam<std::string> {
                                        const std::function<void()>& fn);
 
 /// EXPECT_FS_THROW(kNotFound, fs().info(p("missing")));
-#define EXPECT_FS_THROW(kind, ...)                                        \
+#define EXPECT_FS_THROW(kind, ...)                                              \
   EXPECT_TRUE(::asyncfs::conformance::throws_kind({::asyncfs::ErrorKind::kind}, \
                                                   [&] { (void)(__VA_ARGS__); }))
 /// Either of two kinds is acceptable (where POSIX and fsspec legitimately differ).
-#define EXPECT_FS_THROW2(kind1, kind2, ...)                                                    \
-  EXPECT_TRUE(::asyncfs::conformance::throws_kind(                                            \
+#define EXPECT_FS_THROW2(kind1, kind2, ...)        \
+  EXPECT_TRUE(::asyncfs::conformance::throws_kind( \
       {::asyncfs::ErrorKind::kind1, ::asyncfs::ErrorKind::kind2}, [&] { (void)(__VA_ARGS__); }))
 /// Any asyncfs::Error (the kind is not specified by the contract).
-#define EXPECT_FS_ERROR(...)                                                              \
+#define EXPECT_FS_ERROR(...) \
   EXPECT_TRUE(::asyncfs::conformance::throws_any_error([&] { (void)(__VA_ARGS__); }))
 
 ::testing::AssertionResult throws_any_error(const std::function<void()>& fn);

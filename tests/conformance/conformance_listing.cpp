@@ -119,7 +119,9 @@ TEST_P(ListingTest, InfoAgreesWithLsEntry) {
     auto i = fs().info(entry.name);
     EXPECT_EQ(i.name, entry.name);
     EXPECT_EQ(i.type, entry.type);
-    if (entry.is_file()) EXPECT_EQ(i.size, entry.size);
+    if (entry.is_file()) {
+      EXPECT_EQ(i.size, entry.size);
+    }
   }
 }
 
@@ -381,14 +383,16 @@ TEST_P(ListingTest, FindInfosEqualInfo) {
     auto direct = fs().info(name);
     EXPECT_EQ(i.name, direct.name);
     EXPECT_EQ(i.type, direct.type);
-    if (i.is_file()) EXPECT_EQ(i.size, direct.size);
+    if (i.is_file()) {
+      EXPECT_EQ(i.size, direct.size);
+    }
   }
 }
 
 // --- glob ---------------------------------------------------------------------------------------
 
 struct GlobCase {
-  std::string pattern;  // relative to root
+  std::string pattern;                // relative to root
   std::vector<std::string> expected;  // relative to root, "." is root itself
 };
 
@@ -419,10 +423,10 @@ TEST_P(ListingTest, GlobTable) {
       {"d?r[0-9]/s*/z.txt", {"dir1/sub/z.txt"}},
       {"nomatch*", {}},
       {"dir3/*", {}},
-      {"a.txt", {"a.txt"}},        // no magic: [path] when it exists
-      {"missing.txt", {}},         // no magic: [] when it does not
-      {"dir1", {"dir1"}},          // no magic, a directory
-      {"[]", {}},                  // an empty class never matches
+      {"a.txt", {"a.txt"}},  // no magic: [path] when it exists
+      {"missing.txt", {}},   // no magic: [] when it does not
+      {"dir1", {"dir1"}},    // no magic, a directory
+      {"[]", {}},            // an empty class never matches
   };
   for (const auto& c : cases) {
     SCOPED_TRACE("pattern " + c.pattern);
@@ -500,8 +504,8 @@ TEST_P(ListingTest, DuMaxdepthAndWithdirs) {
   o.maxdepth.reset();
   o.withdirs = true;
   auto per = fs().du(p("dir1"), o);
-  EXPECT_EQ(rel(keys(per)), (Names{"dir1", "dir1/sub", "dir1/sub/z.txt", "dir1/x.txt",
-                                   "dir1/y.dat"}));
+  EXPECT_EQ(rel(keys(per)),
+            (Names{"dir1", "dir1/sub", "dir1/sub/z.txt", "dir1/x.txt", "dir1/y.dat"}));
   // Directory entries count 0: a directory's size does not include its contents.
   EXPECT_EQ(per.at(p("dir1/sub")), 0u);
   EXPECT_EQ(fs().du_total(p("dir1"), o), 34u);

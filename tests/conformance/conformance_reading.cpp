@@ -63,12 +63,11 @@ TEST_P(ReadingTest, CatFileWhole) {
 TEST_P(ReadingTest, CatFilePythonSliceRanges) {
   REQUIRE_CAP(read);
   const std::vector<RangeCase> cases = {
-      {{}, {}, "0123456789"},   {2, 5, "234"},         {2, {}, "23456789"},
-      {{}, 3, "012"},           {0, 10, "0123456789"}, {-3, {}, "789"},
-      {{}, -3, "0123456"},      {-5, -2, "567"},       {8, 100, "89"},
-      {-100, 3, "012"},         {5, 2, ""},            {3, 3, ""},
-      {10, {}, ""},             {20, 30, ""},          {-2, -5, ""},
-      {0, -100, ""},            {-1, {}, "9"},         {9, 10, "9"},
+      {{}, {}, "0123456789"}, {2, 5, "234"},    {2, {}, "23456789"}, {{}, 3, "012"},
+      {0, 10, "0123456789"},  {-3, {}, "789"},  {{}, -3, "0123456"}, {-5, -2, "567"},
+      {8, 100, "89"},         {-100, 3, "012"}, {5, 2, ""},          {3, 3, ""},
+      {10, {}, ""},           {20, 30, ""},     {-2, -5, ""},        {0, -100, ""},
+      {-1, {}, "9"},          {9, 10, "9"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(::testing::Message() << "start=" << (c.start ? std::to_string(*c.start) : "None")
@@ -108,8 +107,7 @@ TEST_P(ReadingTest, CatFileOfDirectoryIsADirectory) {
 TEST_P(ReadingTest, CatFileViaCoroutineApi) {
   REQUIRE_CAP(read);
   EXPECT_EQ(sync(fs().io(), fs()._cat_file(p("digits"), 1, -1)), "12345678");
-  EXPECT_EQ(sync(fs().io(), fs()._cat_file(p("digits"), std::nullopt, std::nullopt)),
-            "0123456789");
+  EXPECT_EQ(sync(fs().io(), fs()._cat_file(p("digits"), std::nullopt, std::nullopt)), "0123456789");
   EXPECT_FS_THROW(kNotFound, sync(fs().io(), fs()._cat_file(p("x"), std::nullopt, 2)));
 }
 
@@ -323,7 +321,9 @@ TEST_P(ReadingTest, CatRangesViaCoroutineWithWindow) {
   auto out = sync(fs().io(), fs()._cat_ranges(paths, starts, ends, 3));
   ASSERT_EQ(out.size(), 40u);
   for (int i = 0; i < 40; ++i) {
-    EXPECT_EQ(out[static_cast<std::size_t>(i)].value(), big.substr(static_cast<std::size_t>(i) * 2000, 777)) << i;
+    EXPECT_EQ(out[static_cast<std::size_t>(i)].value(),
+              big.substr(static_cast<std::size_t>(i) * 2000, 777))
+        << i;
   }
   EXPECT_FS_THROW(kInvalidArgument, sync(fs().io(), fs()._cat_ranges(paths, starts, ends, 0)));
 }

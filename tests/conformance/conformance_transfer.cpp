@@ -52,7 +52,6 @@ class TransferTest : public ConformanceTest {
     } else {
       fixture().seed_dir(dst_base_);
     }
-    begun_ = true;
   }
 
   bool src_local() const { return op_ == Op::kPut; }
@@ -173,26 +172,25 @@ class TransferTest : public ConformanceTest {
 
   testing::TempDir local_{"asyncfs-conf-local"};
   Op op_ = Op::kCopy;
-  bool begun_ = false;
   std::string src_base_, dst_base_;
 };
 
-#define TRANSFER_TEST(Name, method)                      \
-  TEST_P(TransferTest, Copy##Name) {                     \
-    begin(Op::kCopy);                                    \
-    if (IsSkipped() || HasFatalFailure()) return;        \
-    method();                                            \
-  }                                                      \
-  TEST_P(TransferTest, Get##Name) {                      \
-    begin(Op::kGet);                                     \
-    if (IsSkipped() || HasFatalFailure()) return;        \
-    method();                                            \
-  }                                                      \
-  TEST_P(TransferTest, Put##Name) {                      \
-    begin(Op::kPut);                                     \
-    if (IsSkipped() || HasFatalFailure()) return;        \
-    method();                                            \
-  }                                                      \
+#define TRANSFER_TEST(Name, method)               \
+  TEST_P(TransferTest, Copy##Name) {              \
+    begin(Op::kCopy);                             \
+    if (IsSkipped() || HasFatalFailure()) return; \
+    method();                                     \
+  }                                               \
+  TEST_P(TransferTest, Get##Name) {               \
+    begin(Op::kGet);                              \
+    if (IsSkipped() || HasFatalFailure()) return; \
+    method();                                     \
+  }                                               \
+  TEST_P(TransferTest, Put##Name) {               \
+    begin(Op::kPut);                              \
+    if (IsSkipped() || HasFatalFailure()) return; \
+    method();                                     \
+  }                                               \
   static_assert(true)
 
 // 1a: a file into an existing directory, with and without a trailing slash on the target.
@@ -323,9 +321,10 @@ TRANSFER_TEST(GlobToNewDir, glob_to_new_dir);
 
 // 1i: glob edge cases on a two-level tree, into an existing directory each.
 void TransferTest::glob_edge_cases() {
-  for (const char* r : {"edge/file1", "edge/file2", "edge/subdir0/subfile1", "edge/subdir0/subfile2",
-                        "edge/subdir0/nesteddir/nestedfile", "edge/subdir1/subfile1",
-                        "edge/subdir1/subfile2", "edge/subdir1/nesteddir/nestedfile"}) {
+  for (const char* r :
+       {"edge/file1", "edge/file2", "edge/subdir0/subfile1", "edge/subdir0/subfile2",
+        "edge/subdir0/nesteddir/nestedfile", "edge/subdir1/subfile1", "edge/subdir1/subfile2",
+        "edge/subdir1/nesteddir/nestedfile"}) {
     src_file(r, std::string(path::basename(r)));
   }
   const Names all = {"file1",
@@ -349,18 +348,24 @@ void TransferTest::glob_edge_cases() {
       {"*", false, {}, {"file1", "file2"}},
       {"*", true, {}, all},
       {"*", true, 1, {"file1", "file2"}},
-      {"*", true, 2,
+      {"*",
+       true,
+       2,
        {"file1", "file2", "subdir0/subfile1", "subdir0/subfile2", "subdir1/subfile1",
         "subdir1/subfile2"}},
       {"*1", false, {}, {"file1"}},
-      {"*1", true, {},
+      {"*1",
+       true,
+       {},
        {"file1", "subdir1/nesteddir/nestedfile", "subdir1/subfile1", "subdir1/subfile2"}},
       {"*1", true, 2, {"file1", "subdir1/subfile1", "subdir1/subfile2"}},
       {"**", false, {}, all},
       {"**/*1", false, {}, {"file1", "subdir0/subfile1", "subdir1/subfile1"}},
       {"subdir[1-2]", false, {}, {}},
       {"subdir[1-2]", true, {}, {"nesteddir/nestedfile", "subfile1", "subfile2"}},
-      {"subdir[0-1]", true, {},
+      {"subdir[0-1]",
+       true,
+       {},
        {"subdir0/nesteddir/nestedfile", "subdir0/subfile1", "subdir0/subfile2",
         "subdir1/nesteddir/nestedfile", "subdir1/subfile1", "subdir1/subfile2"}},
   };
@@ -550,7 +555,7 @@ TEST_P(TransferTest, PutFileCreateModeViaCoroutineApi) {
   EXPECT_EQ(dst_read("one"), "v1");
   src_file("one", "v2");
   EXPECT_FS_THROW(kAlreadyExists, sync(fs().io(), fs()._put_file(src("one"), dst("one"), nullptr,
-                                                                   WriteMode::kCreate)));
+                                                                 WriteMode::kCreate)));
   EXPECT_EQ(dst_read("one"), "v1");
 }
 

@@ -357,9 +357,7 @@ TEST_P(WritingTest, ChecksumTracksContent) {
 
 TEST_P(WritingTest, ModifiedWhenSupported) {
   using Clock = std::chrono::system_clock;
-  auto now = [] {
-    return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
-  };
+  auto now = [] { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); };
   const double before = now();
   fs().pipe_file(p("m"), "x");
   const double after = now();
@@ -374,7 +372,9 @@ TEST_P(WritingTest, ModifiedWhenSupported) {
   EXPECT_LE(m, after + 2.0);
   EXPECT_FS_THROW(kNotFound, fs().modified(p("nope")));
   auto info = fs().info(p("m"));
-  if (info.mtime) EXPECT_NEAR(*info.mtime, m, 1.0);
+  if (info.mtime) {
+    EXPECT_NEAR(*info.mtime, m, 1.0);
+  }
 }
 
 TEST_P(WritingTest, ModifiedAdvancesOnRewrite) {
