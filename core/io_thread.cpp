@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 
@@ -16,6 +17,10 @@ struct IoThread::Impl {
   uv_loop_t own_loop{};
   uv_async_t wake{};
   uv_timer_t grace_timer{};
+  // After a burst of jobs the loop keeps polling without sleeping for a short while, so a
+  // caller's next job is picked up without the cost of waking a sleeping thread.
+  uv_idle_t hot{};
+  std::uint64_t last_job_ns = 0;
 
   std::mutex mutex;  // guards queue, closed, shutdown_requested
   std::vector<Job> queue;
@@ -72,6 +77,13 @@ void IoThread::init_handles() {
   uv_timer_init(loop_, &impl_->grace_timer);
   impl_->grace_timer.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&impl_->grace_timer));
+  uv_idle_init(loop_, &impl_->hot);
+  impl_->hot.data = impl_.get();
+  uv_unref(reinterpret_cast<uv_handle_t*>(&impl_->hot));
+}
+
+namespace {
+constexpr std::uint64_t kHotPollNs = 50'000;
 }
 
 void IoThread::start_owned(std::string name) {
@@ -162,6 +174,13 @@ void IoThread::on_async(void* self_ptr) {
   auto* self = static_cast<IoThread*>(self_ptr);
   Impl& im = *self->impl_;
   self->drain_jobs();
+  im.last_job_ns = uv_hrtime();
+  if (!im.handles_closed && !uv_is_active(reinterpret_cast<uv_handle_t*>(&im.hot))) {
+    uv_idle_start(&im.hot, [](uv_idle_t* h) {
+      auto* i = static_cast<Impl*>(h->data);
+      if (uv_hrtime() - i->last_job_ns > kHotPollNs) uv_idle_stop(h);
+    });
+  }
   bool requested;
   {
     std::lock_guard lock(im.mutex);
@@ -176,6 +195,7 @@ void IoThread::on_async(void* self_ptr) {
     }
     self->drain_jobs();  // jobs that raced in before `closed`: run them (they only wind down)
     uv_close(reinterpret_cast<uv_handle_t*>(&im.grace_timer), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&im.hot), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&im.wake), nullptr);
     if (self->owns_loop_) uv_walk(self->loop_, close_handle, nullptr);
   }
