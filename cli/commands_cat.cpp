@@ -29,12 +29,7 @@
 
 #include "asyncfs/config.hpp"
 #include "asyncfs/filesystem.hpp"
-// gather_each aggregate-initialises its state without every member, which -Wextra flags
-// where the template is instantiated (here); the omitted members have default initialisers.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include "asyncfs/gather.hpp"
-#pragma GCC diagnostic pop
 #include "asyncfs/path.hpp"
 #include "commands.hpp"
 #include "common.hpp"
@@ -195,9 +190,12 @@ Task<void> cat_ranges_each(std::shared_ptr<AsyncFileSystem> fs, std::vector<std:
                            UniqueFunction<void(std::size_t, Outcome<Bytes>&&)> sink, int window) {
   GatherOptions opts;
   opts.batch_size = window;
-  co_await gather_each<Bytes>(
-      paths.size(), [&](std::size_t i) { return fs->_cat_file(paths[i], start, end); },
-      [&](std::size_t i, Outcome<Bytes>&& o) { sink(i, std::move(o)); }, opts);
+  // Named locals, not temporaries in the co_await expression: g++ 12 mishandles the lifetime
+  // of temporaries there (destroying them twice).
+  auto make = [&](std::size_t i) { return fs->_cat_file(paths[i], start, end); };
+  auto each = [&](std::size_t i, Outcome<Bytes>&& o) { sink(i, std::move(o)); };
+  auto task = gather_each<Bytes>(paths.size(), std::move(make), std::move(each), opts);
+  co_await std::move(task);
 }
 
 class CatRun {

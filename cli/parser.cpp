@@ -42,6 +42,9 @@ int parse_and_run(int argc, char** argv) {
   // Global options may also follow the command ("asyncfs cat --progress URL").
   app.fallthrough();
   app.set_version_flag("--version", "asyncfs 0.1.0");
+  app.footer(
+      "Exit codes: 0 ok, 1 an operation failed (for any item), 2 usage error.\n"
+      "URLs: protocol://path or a local path. See docs/cli.md for every command.");
   bool want_progress = false;
   bool no_progress = false;
   CLI::Option* progress_on = app.add_flag(

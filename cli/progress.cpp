@@ -155,11 +155,11 @@ std::string Progress::render() const {
   if (known) {
     const double frac = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
     const int fill = static_cast<int>(frac * kBarWidth);
-    line += fmt::format(" [{}{}] {}/{} files", std::string(static_cast<std::size_t>(fill), '#'),
+    line += fmt::format(" [{}{}] {}/{} {}", std::string(static_cast<std::size_t>(fill), '#'),
                         std::string(static_cast<std::size_t>(kBarWidth - fill), '.'), done, total,
                         unit_);
   } else {
-    // Unknown total (rm reports no per-item progress): a moving marker shows liveness.
+    // No total reported (yet): a moving marker shows liveness.
     const int pos = static_cast<int>(elapsed * 10) % kBarWidth;
     std::string bar(kBarWidth, ' ');
     bar[static_cast<std::size_t>(pos)] = '*';

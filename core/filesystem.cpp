@@ -53,10 +53,7 @@ const Bytes& CatResult::value() const {
 // --- paths ---------------------------------------------------------------------------------------
 
 std::string AsyncFileSystem::strip_protocol(std::string_view p) const {
-  if (p.empty()) throw InvalidArgument("", "empty path");
-  if (!path::is_valid_utf8(p)) {
-    throw InvalidArgument(path::escape_for_message(p), "path is not valid UTF-8");
-  }
+  detail::validate_path(p);
   const std::string proto = protocol();
   for (const char* sep : {"://", "::"}) {
     const std::string prefix = proto + sep;
@@ -329,7 +326,15 @@ void check_maxdepth(std::optional<int> maxdepth, std::string_view op) {
   }
 }
 
+void validate_path(std::string_view p) {
+  if (p.empty()) throw InvalidArgument("", "empty path");
+  if (!path::is_valid_utf8(p)) {
+    throw InvalidArgument(path::escape_for_message(p), "path is not valid UTF-8");
+  }
+}
+
 std::vector<std::string> strip_all(const AsyncFileSystem& fs, const Paths& paths) {
+  for (const auto& p : paths.items) validate_path(p);
   std::vector<std::string> out;
   out.reserve(paths.items.size());
   for (const auto& p : paths.items) out.push_back(fs.strip_protocol(p));

@@ -72,6 +72,7 @@ Task<CatResult> AsyncFileSystem::_cat(Paths paths, CatOptions opts) {
 Task<std::vector<Outcome<Bytes>>> AsyncFileSystem::_cat_ranges(
     std::vector<std::string> paths, std::vector<std::optional<std::int64_t>> starts,
     std::vector<std::optional<std::int64_t>> ends, std::optional<int> batch_size) {
+  for (const auto& p : paths) detail::validate_path(p);
   const std::size_t n = paths.size();
   // Empty bounds mean "whole file" for every path.
   if (starts.empty()) starts.resize(n);
@@ -93,6 +94,8 @@ Task<std::vector<Outcome<Bytes>>> AsyncFileSystem::_cat_ranges(
 
 Task<void> AsyncFileSystem::_pipe(std::map<std::string, Bytes> items,
                                   std::optional<int> batch_size) {
+  // Reject bad names before anything is written.
+  for (const auto& kv : items) detail::validate_path(kv.first);
   std::vector<std::pair<std::string, Bytes>> work;
   work.reserve(items.size());
   for (auto& kv : items) work.emplace_back(kv.first, std::move(kv.second));
@@ -113,6 +116,8 @@ Task<bool> AsyncFileSystem::_exists(std::string path) {
     co_await _info(std::move(path));
   } catch (const NotFound&) {
     co_return false;
+  } catch (const NotADirectory&) {
+    co_return false;  // "file/child": nothing can exist below a regular file
   }
   co_return true;
 }
@@ -145,6 +150,7 @@ Task<std::optional<std::uint64_t>> AsyncFileSystem::_size(std::string path) {
 
 Task<std::vector<std::optional<std::uint64_t>>> AsyncFileSystem::_sizes(
     std::vector<std::string> paths, std::optional<int> batch_size) {
+  for (const auto& p : paths) detail::validate_path(p);
   GatherOptions gopts;
   gopts.batch_size = window(batch_size, /*nofiles=*/false);
   auto outs = co_await gather<std::optional<std::uint64_t>>(

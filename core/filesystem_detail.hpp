@@ -21,7 +21,10 @@ using InfoMap = std::map<std::string, std::optional<FileInfo>>;
 /// \throws InvalidArgument when maxdepth is set and < 1.
 void check_maxdepth(std::optional<int> maxdepth, std::string_view op);
 
-/// Strips (and so validates) every item of `paths` through `fs`.
+/// \throws InvalidArgument for an empty or non-UTF-8 path, naming it (escaped).
+void validate_path(std::string_view p);
+
+/// Validates every item, then strips it through `fs` (a backend's strip_protocol may not check).
 std::vector<std::string> strip_all(const AsyncFileSystem& fs, const Paths& paths);
 
 /// Readable rendering of a path argument for error messages.

@@ -350,7 +350,10 @@ Task<void> AsyncFileSystem::_get_file(std::string rpath, std::string lpath, Call
   }
   // The local "wb" file writes a temporary and renames it on close, so the final name appears
   // only when every chunk arrived; on failure the file object is dropped unclosed.
-  auto out = co_await local->_open(lpath, "wb", OpenOptions{});
+  // Like fsspec, the local parent directory is created on demand.
+  co_await local->_makedirs(local->parent(lpath), /*exist_ok=*/true);
+  OpenOptions oopts;
+  auto out = co_await local->_open(lpath, "wb", std::move(oopts));
   if (progress) progress->set_size(info.size);
   if (info.size) {
     std::uint64_t offset = 0;

@@ -129,7 +129,10 @@ class LocalFile final : public AsyncFile {
     } catch (...) {
       err = std::current_exception();
     }
-    co_await discard_temp(lp, TempFile{std::exchange(fd_, -1), std::exchange(temp_, {})});
+    // A named local, not a temporary in the co_await expression: g++ 12 destroys such
+    // temporaries twice.
+    TempFile leftover{std::exchange(fd_, -1), std::exchange(temp_, {})};
+    co_await discard_temp(lp, std::move(leftover));
     std::rethrow_exception(err);
   }
 
@@ -210,6 +213,11 @@ Task<std::unique_ptr<AsyncFile>> open_local_file(std::shared_ptr<LocalFileSystem
     co_await uvfs::close_quietly(lp, fd);
     std::rethrow_exception(err);
   }
+  // Fail now rather than at close() for a directory in the way (Python's open does too).
+  auto r = co_await uvfs::call(lp, [&](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) {
+    return uv_fs_stat(l, req, path.c_str(), cb);
+  });
+  if (!r.error() && S_ISDIR(r.statbuf().st_mode)) throw IsADirectory(path, "is a directory");
   const WriteMode wmode = mode == "xb" ? WriteMode::kCreate : WriteMode::kOverwrite;
   co_await fs->prepare_target(path, wmode);
   TempFile tmp = co_await create_temp(lp, path);

@@ -132,9 +132,14 @@ FileInfo info_from_lstat(int dirfd, const char* rel, std::string name, const str
   return info;
 }
 
+/// A lookup below a file (ENOTDIR) finds nothing: NotFound, as exists() and fsspec expect.
+[[noreturn]] void throw_lookup_errno(int err, const std::string& path, std::string_view op) {
+  throw_errno(err == ENOTDIR ? ENOENT : err, path, op);
+}
+
 FileInfo stat_path_blocking(const std::string& path) {
   struct stat lst {};
-  if (::lstat(path.c_str(), &lst) != 0) throw_errno(errno, path, "stat");
+  if (::lstat(path.c_str(), &lst) != 0) throw_lookup_errno(errno, path, "stat");
   return info_from_lstat(AT_FDCWD, path.c_str(), path, lst);
 }
 
@@ -242,8 +247,8 @@ Task<void> commit_temp(uv_loop_t* loop, std::string temp, std::string target, Wr
     if (r.error()) throw_uv_error(r.error(), target, "write (renaming into place)");
     co_return;
   }
-  const int rc = co_await uvfs::in_pool(
-      loop, [temp, target] { return rename_noreplace_blocking(temp, target); });
+  auto job = [temp, target] { return rename_noreplace_blocking(temp, target); };
+  const int rc = co_await uvfs::in_pool(loop, std::move(job));
   if (rc < 0) throw_uv_error(uv_translate_sys_error(-rc), target, "create");
 }
 
@@ -284,6 +289,11 @@ std::string LocalFileSystem::strip_protocol(std::string_view p) const {
   if (p.empty()) throw InvalidArgument("", "empty path");
   if (p.find('\0') != std::string_view::npos) {
     throw InvalidArgument(path::escape_for_message(original), "path contains a NUL byte");
+  }
+  // The API speaks UTF-8 (AsyncFileSystem::strip_protocol). Names on disk that are not UTF-8
+  // still show up in listings, as raw bytes, but cannot be passed back in.
+  if (!path::is_valid_utf8(p)) {
+    throw InvalidArgument(path::escape_for_message(original), "path is not valid UTF-8");
   }
   for (std::string_view prefix : {"file://", "local://"}) {
     if (!p.starts_with(prefix)) continue;
@@ -337,12 +347,14 @@ std::string LocalFileSystem::strip_protocol(std::string_view p) const {
 
 Task<std::vector<FileInfo>> LocalFileSystem::_ls(std::string path) {
   path = strip_protocol(path);
-  co_return co_await uvfs::in_pool(loop(), [path] { return list_blocking(path); });
+  auto job = [path] { return list_blocking(path); };
+  co_return co_await uvfs::in_pool(loop(), std::move(job));
 }
 
 Task<FileInfo> LocalFileSystem::_info(std::string path) {
   path = strip_protocol(path);
-  co_return co_await uvfs::in_pool(loop(), [path] { return stat_path_blocking(path); });
+  auto job = [path] { return stat_path_blocking(path); };
+  co_return co_await uvfs::in_pool(loop(), std::move(job));
 }
 
 Task<Bytes> LocalFileSystem::_cat_file(std::string path, std::optional<std::int64_t> start,
@@ -393,7 +405,8 @@ Task<void> LocalFileSystem::prepare_target(std::string path, WriteMode mode) {
   if (path == "/") throw IsADirectory(path, "is a directory");
   if (auto_mkdir_) co_await _makedirs(dir_of(path), /*exist_ok=*/true);
   if (mode == WriteMode::kCreate) {
-    if (co_await uvfs::lstat_if_exists(loop(), path)) throw AlreadyExists(path, "file exists");
+    const auto existing = co_await uvfs::lstat_if_exists(loop(), path);
+    if (existing) throw AlreadyExists(path, "file exists");
   }
 }
 
@@ -483,8 +496,11 @@ Task<void> LocalFileSystem::copy_whole(std::string src, std::string dst) {
 }
 
 Task<void> LocalFileSystem::_get_file(std::string rpath, std::string lpath, Callback* progress) {
-  co_await copy_chunked(strip_protocol(rpath), strip_protocol(lpath), progress,
-                        WriteMode::kOverwrite);
+  rpath = strip_protocol(rpath);
+  lpath = strip_protocol(lpath);
+  // fsspec's get_file creates the local parent directories, whatever auto_mkdir says.
+  co_await _makedirs(dir_of(lpath), /*exist_ok=*/true);
+  co_await copy_chunked(std::move(rpath), std::move(lpath), progress, WriteMode::kOverwrite);
 }
 
 Task<void> LocalFileSystem::_put_file(std::string lpath, std::string rpath, Callback* progress,
@@ -508,8 +524,17 @@ Task<void> LocalFileSystem::_rmdir(std::string path) {
 
 Task<void> LocalFileSystem::_mkdir(std::string path, bool create_parents) {
   path = strip_protocol(path);
-  if (create_parents && path != "/") co_await _makedirs(dir_of(path), /*exist_ok=*/true);
-  co_await uvfs::mkdir(loop(), path, 0777);
+  uv_loop_t* lp = loop();
+  auto r = co_await uvfs::call(lp, [&](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) {
+    return uv_fs_mkdir(l, req, path.c_str(), 0777, cb);
+  });
+  if (!r.error()) co_return;
+  // Parents only when one is missing: a file in the way must stay NotADirectory.
+  if (r.error() != UV_ENOENT || !create_parents || path == "/") {
+    throw_uv_error(r.error(), path, "mkdir");
+  }
+  co_await _makedirs(dir_of(path), /*exist_ok=*/true);
+  co_await uvfs::mkdir(lp, path, 0777);
 }
 
 Task<void> LocalFileSystem::_makedirs(std::string path, bool exist_ok) {
@@ -550,8 +575,12 @@ Task<void> LocalFileSystem::_mv_file(std::string path1, std::string path2) {
   if (!r.error()) co_return;
   if (r.error() != UV_EXDEV) {
     const int e = r.error();
-    const bool about_dst = e == UV_EISDIR || e == UV_ENOTEMPTY || e == UV_EEXIST ||
-                           (e == UV_ENOTDIR && !co_await uvfs::lstat_if_exists(lp, path2));
+    bool about_dst = e == UV_EISDIR || e == UV_ENOTEMPTY || e == UV_EEXIST;
+    if (e == UV_ENOTDIR) {
+      // ENOTDIR is about the destination when it exists (a dir onto a file).
+      const auto dst = co_await uvfs::lstat_if_exists(lp, path2);
+      about_dst = dst.has_value();
+    }
     throw_uv_error(e, about_dst ? path2 : path1, "rename");
   }
   // Another filesystem: copy, then delete the source.
@@ -559,10 +588,13 @@ Task<void> LocalFileSystem::_mv_file(std::string path1, std::string path2) {
   if (S_ISDIR(st.st_mode)) {
     TransferOptions topts;
     topts.recursive = true;
-    co_await _copy(Paths(path1), Paths(path2), topts);
+    Paths from(path1);
+    Paths to(path2);
+    co_await _copy(std::move(from), std::move(to), topts);
     RmOptions ropts;
     ropts.recursive = true;
-    co_await _rm(Paths(path1), ropts);
+    Paths gone(path1);
+    co_await _rm(std::move(gone), ropts);
   } else {
     co_await copy_whole(path1, path2);
     co_await uvfs::unlink(lp, path1);

@@ -51,7 +51,8 @@ class LocalFileSystem final : public AsyncFileSystem {
   /// "file:///abs", "file://localhost/abs", "local:///abs" and "/abs" → "/abs"; a relative
   /// path (also "~", "~/x") → absolute against the current directory (or $HOME); "." and ".."
   /// components are resolved lexically, like fsspec's make_path_posix. "file://host/..." is
-  /// rejected. Names are bytes on POSIX, so non-UTF-8 paths are accepted (a NUL is not).
+  /// rejected, and so are NUL bytes and non-UTF-8 input (the API speaks UTF-8; listings still
+  /// report names on disk that are not UTF-8, as raw bytes).
   std::string strip_protocol(std::string_view path) const override;
 
   Task<std::vector<FileInfo>> _ls(std::string path) override;

@@ -104,7 +104,10 @@ Task<uv_file> open(uv_loop_t* loop, std::string path, int flags, int mode, std::
   auto r = co_await call(loop, [&](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) {
     return uv_fs_open(l, req, path.c_str(), flags, mode, cb);
   });
-  if (r.error()) throw_uv_error(r.error(), what.empty() ? path : what, "open");
+  int e = r.error();
+  // Opening an existing name below a file finds nothing: NotFound, like a lookup.
+  if (e == UV_ENOTDIR && !(flags & UV_FS_O_CREAT)) e = UV_ENOENT;
+  if (e) throw_uv_error(e, what.empty() ? path : what, "open");
   co_return static_cast<uv_file>(r.result());
 }
 
@@ -147,7 +150,8 @@ Task<uv_stat_t> stat(uv_loop_t* loop, std::string path) {
   auto r = co_await call(loop, [&](uv_loop_t* l, uv_fs_t* req, uv_fs_cb cb) {
     return uv_fs_stat(l, req, path.c_str(), cb);
   });
-  if (r.error()) throw_uv_error(r.error(), path, "stat");
+  const int e = r.error();
+  if (e) throw_uv_error(e == UV_ENOTDIR ? UV_ENOENT : e, path, "stat");
   co_return r.statbuf();
 }
 

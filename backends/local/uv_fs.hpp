@@ -122,13 +122,13 @@ class WorkAwaiter {
 template <class F>
 Task<std::invoke_result_t<F&>> in_pool(uv_loop_t* loop, F fn) {
   using R = std::invoke_result_t<F&>;
-  if constexpr (std::is_void_v<R>) {
-    co_await WorkAwaiter(loop, std::move(fn));
-  } else {
-    auto slot = std::make_shared<std::optional<R>>();
-    co_await WorkAwaiter(loop, [slot, f = std::move(fn)]() mutable { slot->emplace(f()); });
-    co_return std::move(**slot);
-  }
+  // Named locals rather than temporaries inside the co_await expression: g++ 12 mishandles
+  // non-trivially destructible temporaries there.
+  auto slot = std::make_shared<std::optional<R>>();
+  UniqueFunction<void()> job = [slot, f = std::move(fn)]() mutable { slot->emplace(f()); };
+  WorkAwaiter awaiter(loop, std::move(job));
+  co_await awaiter;
+  co_return std::move(**slot);
 }
 
 // --- typed wrappers: throw asyncfs errors (throw_uv_error) naming `what` ---------------------

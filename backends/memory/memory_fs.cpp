@@ -285,10 +285,10 @@ class MemoryFileSystem final : public AsyncFileSystem {
     if (const Entry* dst = find(path2)) {
       if (!src_is_dir && dst->is_dir) throw IsADirectory(path2, "destination is a directory");
       if (src_is_dir && !dst->is_dir) throw NotADirectory(path2, "destination is not a directory");
-      if (src_is_dir) {
-        if (path2 == "/" || has_children(path2)) throw_uv_error(UV_ENOTEMPTY, path2, "rename");
-        store_->entries.erase(path2);
+      if (src_is_dir && (path2 == "/" || has_children(path2))) {
+        throw_uv_error(UV_ENOTEMPTY, path2, "rename");
       }
+      store_->entries.erase(path2);
     } else {
       ensure_parents(path2, /*create=*/true);
     }
@@ -335,8 +335,12 @@ class MemoryFileSystem final : public AsyncFileSystem {
       co_await lfs->_makedirs(lpath, /*exist_ok=*/true);
       co_return;
     }
+    // fsspec's get_file creates the local parent directories.
+    std::string lparent = lfs->parent(lpath);
+    co_await lfs->_makedirs(std::move(lparent), /*exist_ok=*/true);
     if (progress) progress->set_size(data->size());
-    co_await lfs->_pipe_file(lpath, *data, WriteMode::kOverwrite);
+    Bytes copy = *data;
+    co_await lfs->_pipe_file(lpath, std::move(copy), WriteMode::kOverwrite);
     if (progress) progress->relative_update(data->size());
   }
 

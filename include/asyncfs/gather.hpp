@@ -63,6 +63,8 @@ struct GatherWorker {
 
 template <class T, class Make, class Sink>
 struct GatherState {
+  GatherState(std::size_t n_in, Make make_in, Sink sink_in, GatherOptions opts_in)
+      : n(n_in), make(std::move(make_in)), sink(std::move(sink_in)), opts(opts_in) {}
   std::size_t n;
   Make make;
   Sink sink;
@@ -125,7 +127,7 @@ template <class T, class Make, class Sink>
 Task<void> gather_each(std::size_t n, Make make, Sink sink, GatherOptions opts) {
   detail::validate_window(opts.batch_size);
   using State = detail::GatherState<T, Make, Sink>;
-  State st{n, std::move(make), std::move(sink), opts};
+  State st(n, std::move(make), std::move(sink), opts);
   std::stop_token parent = co_await current_stop_token();
   std::stop_callback forward(parent, detail::ForwardStopTo{&st.local});
   const std::size_t k = opts.batch_size < 0 ? n : std::min<std::size_t>(n, opts.batch_size);

@@ -158,7 +158,11 @@ TEST_P(OpenTest, ReadAfterCloseFails) {
 TEST_P(OpenTest, AsyncFileThroughCoroutines) {
   REQUIRE_CAP(read);
   auto read_some = [](std::shared_ptr<AsyncFileSystem> fsp, std::string path) -> Task<Bytes> {
-    auto f = co_await fsp->_open(std::move(path), "rb", OpenOptions{});
+    // Arguments as named locals: g++ 12 mis-destroys temporaries passed by value to a
+    // coroutine inside a co_await expression (it crashed here with OpenOptions{}).
+    OpenOptions opts;
+    std::string mode = "rb";
+    auto f = co_await fsp->_open(std::move(path), std::move(mode), std::move(opts));
     f->seek(5, Whence::kSet);
     Bytes out = co_await f->read(3);
     std::array<char, 2> buf{};
@@ -304,7 +308,9 @@ TEST_P(OpenWriteTest, MovedFileStillCommitsOnce) {
 
 TEST_P(OpenWriteTest, AsyncFileWriteThroughCoroutines) {
   auto write_some = [](std::shared_ptr<AsyncFileSystem> fsp, std::string path) -> Task<void> {
-    auto f = co_await fsp->_open(std::move(path), "wb", OpenOptions{});
+    OpenOptions opts;
+    std::string mode = "wb";
+    auto f = co_await fsp->_open(std::move(path), std::move(mode), std::move(opts));
     co_await f->write("co");
     co_await f->write("routine");
     co_await f->close();

@@ -78,12 +78,12 @@ TEST(Config, WrongTypesAreErrorsNamingFileAndKey) {
     const char* json;
     const char* expect;
   };
-  for (const Case& c : {Case{R"([1, 2])", "JSON object"},
-                        Case{R"({"gather_batch_size": "ten"})", "gather_batch_size"},
-                        Case{R"({"gather_batch_size": 0})", "gather_batch_size"},
-                        Case{R"({"nofiles_gather_batch_size": -2})", "nofiles_gather_batch_size"},
-                        Case{R"({"http": 5})", "http"},
-                        Case{R"({"http": {"proxy": null}})", "proxy"}}) {
+  for (const Case& c :
+       {Case{R"([1, 2])", "JSON object"},
+        Case{R"({"gather_batch_size": "ten"})", "gather_batch_size"},
+        Case{R"({"gather_batch_size": 0})", "gather_batch_size"},
+        Case{R"({"nofiles_gather_batch_size": -2})", "nofiles_gather_batch_size"},
+        Case{R"({"http": 5})", "http"}, Case{R"({"http": {"proxy": null}})", "proxy"}}) {
     TempDir dir;
     write_local_file(dir / "c.json", c.json);
     auto msg = error_of([&] { load_config(dir.path(), {}); });

@@ -93,8 +93,8 @@ TEST(Registry, ClobberRules) {
 }
 
 TEST(Registry, SplitProtocol) {
-  EXPECT_EQ(split_protocol("memory://a/b"), std::make_pair(std::string("memory"),
-                                                           std::string("memory://a/b")));
+  EXPECT_EQ(split_protocol("memory://a/b"),
+            std::make_pair(std::string("memory"), std::string("memory://a/b")));
   EXPECT_EQ(split_protocol("HTTP://h/x").first, "http");
   EXPECT_EQ(split_protocol("/tmp/x").first, "");
   EXPECT_EQ(split_protocol("relative/x").first, "");
