@@ -53,7 +53,7 @@ void check_open_mode(const std::string& path, const std::string& mode) {
 
 namespace {
 
-AsyncFile& live(const std::unique_ptr<AsyncFile>& f) {
+AsyncFile& live(const std::shared_ptr<AsyncFile>& f) {
   if (!f) throw InvalidArgument("", "use of a moved-from File");
   return *f;
 }
@@ -66,7 +66,7 @@ Task<std::uint64_t> tell_on_loop(const AsyncFile* f) { co_return f->tell(); }
 
 // Closes (best effort) and destroys the file on its loop thread. Errors cannot be reported
 // from a destructor; callers who care call close() first.
-void dispose(std::shared_ptr<AsyncFileSystem>& fs, std::unique_ptr<AsyncFile>& file) noexcept {
+void dispose(std::shared_ptr<AsyncFileSystem>& fs, std::shared_ptr<AsyncFile>& file) noexcept {
   if (!file) return;
   if (fs && !file->closed()) {
     try {
@@ -102,27 +102,44 @@ File& File::operator=(File&& other) noexcept {
 
 File::~File() { dispose(fs_, file_); }
 
-Bytes File::read(std::int64_t n, CallTimeout t) { return fs_->run_sync(live(file_).read(n), t); }
+namespace {
+struct FileKeepalive {
+  std::shared_ptr<AsyncFileSystem> fs;
+  std::shared_ptr<AsyncFile> file;
+};
+}  // namespace
+
+template <class T>
+T File::call(Task<T> task, CallTimeout t) const {
+  return fs_->run_sync(std::move(task), t,
+                       std::make_shared<FileKeepalive>(FileKeepalive{fs_, file_}));
+}
+
+Bytes File::read(std::int64_t n, CallTimeout t) { return call(live(file_).read(n), t); }
 
 std::size_t File::readinto(std::span<char> buf, CallTimeout t) {
-  return fs_->run_sync(live(file_).readinto(buf), t);
+  // Read into a buffer the task owns and copy here: after a timeout the task may still be
+  // running, and must not write into the caller's memory.
+  Bytes got = call(live(file_).read(static_cast<std::int64_t>(buf.size())), t);
+  std::memcpy(buf.data(), got.data(), got.size());
+  return got.size();
 }
 
 std::uint64_t File::seek(std::int64_t offset, Whence whence) {
-  return fs_->run_sync(seek_on_loop(&live(file_), offset, whence));
+  return call(seek_on_loop(&live(file_), offset, whence), {});
 }
 
-std::uint64_t File::tell() const { return fs_->run_sync(tell_on_loop(&live(file_))); }
+std::uint64_t File::tell() const { return call(tell_on_loop(&live(file_)), {}); }
 
 std::size_t File::write(Bytes data, CallTimeout t) {
-  return fs_->run_sync(live(file_).write(std::move(data)), t);
+  return call(live(file_).write(std::move(data)), t);
 }
 
-void File::flush(CallTimeout t) { fs_->run_sync(live(file_).flush(), t); }
+void File::flush(CallTimeout t) { call(live(file_).flush(), t); }
 
 void File::close(CallTimeout t) {
   if (!file_ || file_->closed()) return;
-  fs_->run_sync(file_->close(), t);
+  call(file_->close(), t);
 }
 
 // --- the default buffered file -------------------------------------------------------------------

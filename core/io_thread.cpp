@@ -48,6 +48,15 @@ void close_handle(uv_handle_t* h, void*) {
   if (!uv_is_closing(h)) uv_close(h, nullptr);
 }
 
+/// Roots abandoned at shutdown are parked here, never resumed and never freed: a pending
+/// request might still complete into their frames. Keeping them reachable also tells leak
+/// checkers that this is deliberate.
+std::vector<void*>& parked_roots() {
+  static auto* parked = new std::vector<void*>();
+  return *parked;
+}
+
+
 }  // namespace
 
 IoThread::IoThread(std::string name) : impl_(std::make_unique<Impl>()), pid_(getpid()) {
@@ -219,6 +228,8 @@ void IoThread::begin_shutdown_on_loop() {
         for (RootNode* n = i.roots.next; n != &i.roots;) {
           RootNode* next = n->next;
           if (n->abandon) n->abandon();
+          parked_roots().push_back(n->frame);
+          parked_roots().push_back(n);
           n->prev = n->next = n;  // marks it abandoned for unlink_root()
           n = next;
         }

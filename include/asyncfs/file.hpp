@@ -81,15 +81,18 @@ class File {
   AsyncFile& async_file() { return *file_; }
 
  private:
+  /// Runs a call of the file on the loop; a timed-out call keeps file and filesystem alive.
+  template <class T>
+  T call(Task<T> task, CallTimeout t) const;
+
   std::shared_ptr<AsyncFileSystem> fs_;
-  std::unique_ptr<AsyncFile> file_;
+  std::shared_ptr<AsyncFile> file_;
 };
 
 /// \brief The default file for backends without their own: range reads through _cat_file with
 /// a read-ahead window of `block_size`, writes buffered and stored by _pipe_file on close.
-std::unique_ptr<AsyncFile> make_buffered_file(std::shared_ptr<AsyncFileSystem> fs,
-                                              std::string path, std::string mode,
-                                              std::optional<std::uint64_t> size,
+std::unique_ptr<AsyncFile> make_buffered_file(std::shared_ptr<AsyncFileSystem> fs, std::string path,
+                                              std::string mode, std::optional<std::uint64_t> size,
                                               std::size_t block_size);
 
 /// Validates an fsspec binary mode ("rb", "wb", "ab", "xb"); throws InvalidArgument otherwise.

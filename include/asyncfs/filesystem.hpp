@@ -53,8 +53,8 @@ enum class WriteMode {
 /// fsspec distinguishes the two: `cat(list)` always returns a map, `get(list, dir)` flattens
 /// sources to their basenames, `copy(list, list)` pairs items 1:1 without expansion.
 struct Paths {
-  Paths(std::string p) : items{std::move(p)} {}               // NOLINT: implicit by design
-  Paths(const char* p) : items{std::string(p)} {}             // NOLINT
+  Paths(std::string p) : items{std::move(p)} {}    // NOLINT: implicit by design
+  Paths(const char* p) : items{std::string(p)} {}  // NOLINT
   Paths(std::vector<std::string> ps) : items(std::move(ps)), is_list(true) {}  // NOLINT
   Paths(std::initializer_list<std::string> ps) : items(ps), is_list(true) {}   // NOLINT
   std::vector<std::string> items;
@@ -125,7 +125,7 @@ struct TransferOptions {
   bool recursive = false;
   std::optional<int> maxdepth;
   std::optional<int> batch_size;
-  Callback* progress = nullptr;    ///< set_size(files), one tick per finished file, branch()
+  Callback* progress = nullptr;        ///< set_size(files), one tick per finished file, branch()
   OnError on_error = OnError::kRaise;  ///< copy: default kIgnore when recursive
 };
 
@@ -219,7 +219,7 @@ class AsyncFileSystem : public std::enable_shared_from_this<AsyncFileSystem> {
   virtual Task<bool> _isfile(std::string path);
   virtual Task<std::optional<std::uint64_t>> _size(std::string path);
   virtual Task<std::vector<std::optional<std::uint64_t>>> _sizes(std::vector<std::string> paths,
-                                                                  std::optional<int> batch_size);
+                                                                 std::optional<int> batch_size);
   virtual Task<std::vector<WalkEntry>> _walk(std::string path, WalkOptions opts);
   /// Sorted name → info of every file below `path` (and dirs with withdirs).
   virtual Task<std::map<std::string, FileInfo>> _find(std::string path, FindOptions opts);
@@ -269,8 +269,7 @@ class AsyncFileSystem : public std::enable_shared_from_this<AsyncFileSystem> {
   std::vector<std::optional<std::uint64_t>> sizes(std::vector<std::string> paths,
                                                   CallTimeout t = {});
   std::vector<WalkEntry> walk(std::string path, WalkOptions opts = {}, CallTimeout t = {});
-  std::map<std::string, FileInfo> find(std::string path, FindOptions opts = {},
-                                       CallTimeout t = {});
+  std::map<std::string, FileInfo> find(std::string path, FindOptions opts = {}, CallTimeout t = {});
   std::map<std::string, FileInfo> glob(std::string pattern, GlobOptions opts = {},
                                        CallTimeout t = {});
   std::map<std::string, std::uint64_t> du(std::string path, DuOptions opts = {},
@@ -286,12 +285,17 @@ class AsyncFileSystem : public std::enable_shared_from_this<AsyncFileSystem> {
   /// Blocking file object ("rb", "wb", "ab", "xb").
   File open(std::string path, std::string mode = "rb", OpenOptions opts = {}, CallTimeout t = {});
 
-  /// \brief Runs a coroutine of this filesystem through sync(), keeping the filesystem alive.
+  /// \brief Runs a coroutine of this filesystem through sync(), keeping the filesystem alive
+  /// until the task ends (even after a timeout).
+  /// \param keepalive replaces the default keep-alive (this filesystem); it must keep this
+  ///        filesystem alive too, plus whatever else the task uses (a file object).
   /// \throws InvalidArgument in asynchronous mode.
   template <class T>
-  T run_sync(Task<T> task, CallTimeout timeout = {}) {
+  T run_sync(Task<T> task, CallTimeout timeout = {},
+             std::shared_ptr<const void> keepalive = nullptr) {
     check_blocking_allowed();
-    return sync(*io_, std::move(task), timeout, shared_from_this());
+    if (!keepalive) keepalive = shared_from_this();
+    return sync(*io_, std::move(task), timeout, std::move(keepalive));
   }
 
   /// \brief The blocking twin of a backend's own coroutine in one line:

@@ -88,6 +88,7 @@ class IoThread {
     std::stop_source stop;
     std::optional<std::stop_callback<ForwardStop>> forward;
     Job abandon;  ///< completes the waiter if the loop dies first
+    void* frame = nullptr;  ///< the root coroutine's frame (parked if abandoned)
   };
   void link_root(RootNode* node) noexcept;
   void unlink_root(RootNode* node) noexcept;
@@ -180,6 +181,7 @@ void IoThread::spawn(Task<T> task, Done done, std::stop_token stop, Job abandon)
   if (stop.stop_possible()) node->forward.emplace(std::move(stop), ForwardStop{&node->stop});
   auto coro = detail::run_root<T, Done>(this, node, std::move(task), std::move(done));
   coro.h.promise().set_stop_token(node->stop.get_token());
+  node->frame = coro.h.address();
   coro.h.resume();
 }
 

@@ -17,9 +17,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::shared_ptr<AsyncFileSystem> fresh_memory() {
-  return filesystem("memory", {{"skip_instance_cache", "true"}});
-}
+// A memory filesystem with its own store (registry-made ones share one process-wide store).
+std::shared_ptr<AsyncFileSystem> fresh_memory() { return memory::make_filesystem({}); }
 
 TEST(RuntimeFilesystem, SixteenThreadsCallBlockingMethodsOnOneFilesystem) {
   auto fs = fresh_memory();
