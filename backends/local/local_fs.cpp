@@ -357,6 +357,11 @@ Task<FileInfo> LocalFileSystem::_info(std::string path) {
   co_return co_await uvfs::in_pool(loop(), std::move(job));
 }
 
+namespace {
+/// Read size for files whose size stat does not know (/proc, pipes).
+constexpr std::size_t kUnknownSizeRead = 64 << 10;
+}  // namespace
+
 Task<Bytes> LocalFileSystem::_cat_file(std::string path, std::optional<std::int64_t> start,
                                        std::optional<std::int64_t> end) {
   path = strip_protocol(path);
@@ -379,11 +384,19 @@ Task<Bytes> LocalFileSystem::_cat_file(std::string path, std::optional<std::int6
     } else {
       std::tie(offset, stop) = slice_bounds(static_cast<std::int64_t>(st.st_size), start, end);
     }
+    const bool regular = S_ISREG(st.st_mode);
+    const auto stat_size = static_cast<std::int64_t>(st.st_size);
     for (;;) {
       std::size_t want = chunk;
       if (stop >= 0) {
         if (offset >= stop) break;
         want = std::min<std::size_t>(chunk, static_cast<std::size_t>(stop - offset));
+      } else if (stat_size > offset) {
+        // To EOF: size the buffer by what stat says (one byte more, to see the end in the same
+        // read) rather than a whole chunk, which would be zero-filled for a 4 KiB file.
+        want = std::min<std::size_t>(chunk, static_cast<std::size_t>(stat_size - offset) + 1);
+      } else {
+        want = std::min<std::size_t>(chunk, kUnknownSizeRead);
       }
       const std::size_t have = out.size();
       out.resize(have + want);
@@ -391,6 +404,8 @@ Task<Bytes> LocalFileSystem::_cat_file(std::string path, std::optional<std::int6
       out.resize(have + n);
       if (n == 0) break;
       offset += static_cast<std::int64_t>(n);
+      // A short read of a regular file is its end; saves the extra read that returns 0.
+      if (regular && n < want) break;
       co_await throw_if_stopped(path);
     }
   } catch (...) {

@@ -13,6 +13,11 @@ class LocalFixture : public BackendFixture {
 
   std::shared_ptr<AsyncFileSystem> fs() override { return fs_; }
   std::string root() override { return temp_.path(); }
+  std::shared_ptr<AsyncFileSystem> make_asynchronous() override {
+    local::LocalOptions opts;
+    opts.base.asynchronous = true;
+    return local::make_filesystem(std::move(opts));
+  }
 
  private:
   static std::shared_ptr<AsyncFileSystem> make() {

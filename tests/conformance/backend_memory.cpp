@@ -13,6 +13,12 @@ class MemoryFixture : public BackendFixture {
 
   std::shared_ptr<AsyncFileSystem> fs() override { return fs_; }
 
+  std::shared_ptr<AsyncFileSystem> make_asynchronous() override {
+    memory::MemoryOptions opts;
+    opts.base.asynchronous = true;
+    return memory::make_filesystem(std::move(opts));
+  }
+
   std::string root() override {
     // A directory below the root marker rather than "/" itself: tests that list or walk the
     // root would otherwise depend on how the backend presents "/".

@@ -48,6 +48,10 @@ class BackendFixture {
     if (fs()->capabilities().mkdir) fs()->makedirs(path, /*exist_ok=*/true);
   }
 
+  /// A second instance of the backend made with `asynchronous = true` (blocking methods must
+  /// refuse), or nullptr when the backend cannot offer one.
+  virtual std::shared_ptr<AsyncFileSystem> make_asynchronous() { return nullptr; }
+
   Capabilities caps() { return fs()->capabilities(); }
   bool can_write() { return caps().write; }
 };

@@ -306,6 +306,15 @@ TEST_P(WritingTest, MvFileIntoExistingDirectory) {
   EXPECT_FALSE(fs().exists(p("a")));
 }
 
+TEST_P(WritingTest, MvGlobIntoNewDirectory) {
+  REQUIRE_CAP(remove);
+  REQUIRE_CAP(list);
+  fs().pipe({{p("x1.log"), "1"}, {p("x2.log"), "2"}, {p("keep.txt"), "k"}});
+  fs().mv(p("*.log"), p("logs/"));
+  EXPECT_EQ(rel(fs().find(root())), (Names{"keep.txt", "logs/x1.log", "logs/x2.log"}));
+  EXPECT_EQ(fs().cat_file(p("logs/x2.log")), "2");
+}
+
 TEST_P(WritingTest, MvDirectoryRecursive) {
   REQUIRE_CAP(remove);
   fs().pipe({{p("src/a"), "1"}, {p("src/sub/b"), "2"}});
