@@ -161,6 +161,34 @@ std::unique_ptr<Callback> branch_for(Callback* progress, const std::string& src,
   return progress ? progress->branch(src, dst) : nullptr;
 }
 
+/// Creates what the destination needs before files land there (the source directories and
+/// the parents of files, shallow first) and returns the plan indices of the files.
+/// \param probe_unknown ask `src_fs` about sources without info (cheap only for local disk).
+Task<std::vector<std::size_t>> make_destination_dirs(const Plan* plan, AsyncFileSystem* src_fs,
+                                                     AsyncFileSystem* dst_fs, bool probe_unknown) {
+  std::vector<std::string> dirs;
+  std::vector<std::size_t> files;
+  for (std::size_t i = 0; i < plan->src.size(); ++i) {
+    bool is_dir = is_dir_entry(plan->src[i], plan->info[i]);
+    if (!is_dir && probe_unknown) {
+      is_dir = co_await detail::is_dir_known(src_fs, plan->src[i], plan->info[i]);
+    }
+    if (is_dir) {
+      dirs.push_back(plan->dst[i]);
+    } else {
+      files.push_back(i);
+    }
+  }
+  std::set<std::string> made(dirs.begin(), dirs.end());
+  std::vector<std::string> targets;
+  for (auto i : files) targets.push_back(plan->dst[i]);
+  auto parents = parents_of(targets, made);
+  parents.insert(parents.end(), dirs.begin(), dirs.end());
+  std::sort(parents.begin(), parents.end());
+  co_await make_dirs(dst_fs, std::move(parents));
+  co_return files;
+}
+
 }  // namespace
 
 // --- get / put -----------------------------------------------------------------------------------
@@ -172,22 +200,8 @@ Task<void> AsyncFileSystem::_get(Paths rpaths, Paths lpaths, TransferOptions opt
                                      opts.recursive, opts.maxdepth);
   if (plan.src.empty()) co_return;
 
-  std::vector<std::string> dirs;
-  std::vector<std::size_t> files;
-  for (std::size_t i = 0; i < plan.src.size(); ++i) {
-    if (is_dir_entry(plan.src[i], plan.info[i])) {
-      dirs.push_back(plan.dst[i]);
-    } else {
-      files.push_back(i);
-    }
-  }
-  std::set<std::string> made(dirs.begin(), dirs.end());
-  std::vector<std::string> targets;
-  for (auto i : files) targets.push_back(plan.dst[i]);
-  auto parents = parents_of(targets, made);
-  parents.insert(parents.end(), dirs.begin(), dirs.end());
-  std::sort(parents.begin(), parents.end());
-  co_await make_dirs(local.get(), std::move(parents));
+  const std::vector<std::size_t> files =
+      co_await make_destination_dirs(&plan, this, local.get(), /*probe_unknown=*/false);
 
   std::vector<std::unique_ptr<Callback>> branches(files.size());
   co_await transfer_files(
@@ -207,22 +221,8 @@ Task<void> AsyncFileSystem::_put(Paths lpaths, Paths rpaths, TransferOptions opt
                                      opts.recursive, opts.maxdepth);
   if (plan.src.empty()) co_return;
 
-  std::vector<std::string> rdirs;
-  std::vector<std::size_t> files;
-  for (std::size_t i = 0; i < plan.src.size(); ++i) {
-    if (co_await detail::is_dir_known(local.get(), plan.src[i], plan.info[i])) {
-      rdirs.push_back(plan.dst[i]);
-    } else {
-      files.push_back(i);
-    }
-  }
-  std::set<std::string> made(rdirs.begin(), rdirs.end());
-  std::vector<std::string> targets;
-  for (auto i : files) targets.push_back(plan.dst[i]);
-  auto parents = parents_of(targets, made);
-  parents.insert(parents.end(), rdirs.begin(), rdirs.end());
-  std::sort(parents.begin(), parents.end());
-  co_await make_dirs(this, std::move(parents));
+  const std::vector<std::size_t> files =
+      co_await make_destination_dirs(&plan, local.get(), this, /*probe_unknown=*/true);
 
   std::vector<std::unique_ptr<Callback>> branches(files.size());
   co_await transfer_files(
@@ -246,22 +246,8 @@ Task<void> AsyncFileSystem::_copy(Paths path1, Paths path2, TransferOptions opts
                                      opts.maxdepth);
   if (plan.src.empty()) co_return;
 
-  std::vector<std::string> dirs;
-  std::vector<std::size_t> files;
-  for (std::size_t i = 0; i < plan.src.size(); ++i) {
-    if (is_dir_entry(plan.src[i], plan.info[i])) {
-      dirs.push_back(plan.dst[i]);
-    } else {
-      files.push_back(i);
-    }
-  }
-  std::set<std::string> made(dirs.begin(), dirs.end());
-  std::vector<std::string> targets;
-  for (auto i : files) targets.push_back(plan.dst[i]);
-  auto parents = parents_of(targets, made);
-  parents.insert(parents.end(), dirs.begin(), dirs.end());
-  std::sort(parents.begin(), parents.end());
-  co_await make_dirs(this, std::move(parents));
+  const std::vector<std::size_t> files =
+      co_await make_destination_dirs(&plan, this, this, /*probe_unknown=*/false);
 
   co_await transfer_files(
       files.size(), [&](std::size_t k) { return _cp_file(plan.src[files[k]], plan.dst[files[k]]); },
