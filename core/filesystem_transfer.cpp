@@ -211,7 +211,8 @@ Task<void> AsyncFileSystem::_get(Paths rpaths, Paths lpaths, TransferOptions opt
         branches[k] = branch_for(opts.progress, plan.src[i], plan.dst[i]);
         return _get_file(plan.src[i], plan.dst[i], branches[k].get());
       },
-      window(opts.batch_size, /*nofiles=*/false), opts.progress, opts.on_error);
+      window(opts.batch_size, /*nofiles=*/false), opts.progress,
+      opts.on_error.value_or(OnError::kRaise));
 }
 
 Task<void> AsyncFileSystem::_put(Paths lpaths, Paths rpaths, TransferOptions opts) {
@@ -232,7 +233,8 @@ Task<void> AsyncFileSystem::_put(Paths lpaths, Paths rpaths, TransferOptions opt
         branches[k] = branch_for(opts.progress, plan.src[i], plan.dst[i]);
         return _put_file(plan.src[i], plan.dst[i], branches[k].get(), WriteMode::kOverwrite);
       },
-      window(opts.batch_size, /*nofiles=*/false), opts.progress, opts.on_error);
+      window(opts.batch_size, /*nofiles=*/false), opts.progress,
+      opts.on_error.value_or(OnError::kRaise));
 }
 
 // --- copy / mv / rm ------------------------------------------------------------------------------
@@ -240,8 +242,8 @@ Task<void> AsyncFileSystem::_put(Paths lpaths, Paths rpaths, TransferOptions opt
 Task<void> AsyncFileSystem::_copy(Paths path1, Paths path2, TransferOptions opts) {
   detail::check_maxdepth(opts.maxdepth, "copy");
   // fsspec: a recursive copy skips sources that vanish between listing and copying.
-  OnError on_error = opts.on_error;
-  if (opts.recursive && on_error == OnError::kRaise) on_error = OnError::kIgnore;
+  const OnError on_error =
+      opts.on_error.value_or(opts.recursive ? OnError::kIgnore : OnError::kRaise);
   Plan plan = co_await plan_transfer(this, this, std::move(path1), std::move(path2), opts.recursive,
                                      opts.maxdepth);
   if (plan.src.empty()) co_return;

@@ -126,7 +126,9 @@ struct TransferOptions {
   std::optional<int> maxdepth;
   std::optional<int> batch_size;
   Callback* progress = nullptr;        ///< set_size(files), one tick per finished file, branch()
-  OnError on_error = OnError::kRaise;  ///< copy: default kIgnore when recursive
+  /// Default (nullopt): kRaise, except a recursive copy which skips sources that vanished
+  /// between listing and copying (kIgnore), as fsspec does.
+  std::optional<OnError> on_error;
 };
 
 struct RmOptions {

@@ -21,6 +21,10 @@ class CoroutineApiTest : public ConformanceTest {
   }
 };
 
+}  // namespace
+
+// Outside the anonymous namespace: a coroutine frame type of sync() must not have internal
+// linkage (g++ -Wsubobject-linkage).
 /// Several composite coroutines awaited in sequence inside one task on the loop thread.
 struct Survey {
   std::vector<std::string> found;
@@ -53,6 +57,8 @@ Task<Survey> survey(std::shared_ptr<AsyncFileSystem> fs, std::string root) {
   s.cat_items = cat.items.size();
   co_return s;
 }
+
+namespace {
 
 TEST_P(CoroutineApiTest, CompositesAwaitedOnTheLoop) {
   REQUIRE_CAP(list);
