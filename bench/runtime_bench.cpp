@@ -22,9 +22,9 @@ Task<std::int64_t> await_loop(std::int64_t n) {
 
 // Seconds per item, from wall time (the work runs on the IO thread, not the timed thread).
 benchmark::Counter per_item(std::size_t items_per_iteration) {
-  return benchmark::Counter(static_cast<double>(items_per_iteration),
-                            benchmark::Counter::kIsIterationInvariantRate |
-                                benchmark::Counter::kInvert);
+  return benchmark::Counter(
+      static_cast<double>(items_per_iteration),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 IoThread& bench_io() {

@@ -1,5 +1,7 @@
 #include "asyncfs/config.hpp"
 
+#include <fmt/format.h>
+#include <simdjson.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -9,9 +11,6 @@
 #include <filesystem>
 #include <mutex>
 #include <vector>
-
-#include <fmt/format.h>
-#include <simdjson.h>
 
 #include "asyncfs/errors.hpp"
 
@@ -35,13 +34,13 @@ std::string lower(std::string_view s) {
 /// A batch size as config accepts it: an integer >= -1 and != 0.
 int checked_batch_size(std::int64_t v, const std::string& where, std::string_view key) {
   if (v == 0 || v < -1 || v > 1'000'000'000) {
-    throw InvalidArgument(where, fmt::format("{} must be a positive integer or -1, got {}", key, v));
+    throw InvalidArgument(where,
+                          fmt::format("{} must be a positive integer or -1, got {}", key, v));
   }
   return static_cast<int>(v);
 }
 
-int parse_batch_size_text(const std::string& text, const std::string& where,
-                          std::string_view key) {
+int parse_batch_size_text(const std::string& text, const std::string& where, std::string_view key) {
   std::int64_t v = 0;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, v);
@@ -249,9 +248,9 @@ int default_batch_size(bool nofiles) {
 int resolve_batch_size(std::optional<int> call, std::optional<int> instance, bool nofiles) {
   auto check = [](int v, const char* where) {
     if (v == 0 || v < -1) {
-      throw InvalidArgument("batch_size",
-                            fmt::format("{} must be a positive number or -1 (unbounded), got {}",
-                                        where, v));
+      throw InvalidArgument(
+          "batch_size",
+          fmt::format("{} must be a positive number or -1 (unbounded), got {}", where, v));
     }
     return v;
   };

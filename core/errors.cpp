@@ -1,8 +1,7 @@
 #include "asyncfs/errors.hpp"
 
-#include <uv.h>
-
 #include <fmt/format.h>
+#include <uv.h>
 
 namespace asyncfs {
 

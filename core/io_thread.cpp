@@ -56,7 +56,6 @@ std::vector<void*>& parked_roots() {
   return *parked;
 }
 
-
 }  // namespace
 
 IoThread::IoThread(std::string name) : impl_(std::make_unique<Impl>()), pid_(getpid()) {
@@ -78,8 +77,7 @@ IoThread::IoThread(AdoptTag, uv_loop_t* loop)
 
 void IoThread::init_handles() {
   impl_->wake.data = this;
-  if (int rc = uv_async_init(loop_, &impl_->wake,
-                             [](uv_async_t* h) { on_async(h->data); });
+  if (int rc = uv_async_init(loop_, &impl_->wake, [](uv_async_t* h) { on_async(h->data); });
       rc != 0) {
     throw_uv_error(rc, "", "uv_async_init");
   }
@@ -350,9 +348,8 @@ struct SleepState : std::enable_shared_from_this<SleepState> {
     done = true;
     cancelled = by_cancel;
     uv_timer_stop(&timer);
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer), [](uv_handle_t* h) {
-      static_cast<SleepState*>(h->data)->self.reset();
-    });
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer),
+             [](uv_handle_t* h) { static_cast<SleepState*>(h->data)->self.reset(); });
     waiter.resume();
   }
 };

@@ -1,12 +1,12 @@
 #include "asyncfs/options.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "asyncfs/errors.hpp"
 
@@ -83,8 +83,8 @@ void Options::check_known(std::string_view who,
     if (known.count(k)) continue;
     std::string list;
     for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
-    throw InvalidArgument(k, fmt::format("unknown option for {} (known: {})", who,
-                                         list.empty() ? "none" : list));
+    throw InvalidArgument(
+        k, fmt::format("unknown option for {} (known: {})", who, list.empty() ? "none" : list));
   }
 }
 

@@ -1,5 +1,6 @@
 #include "asyncfs/registry.hpp"
 
+#include <fmt/format.h>
 #include <pthread.h>
 
 #include <algorithm>
@@ -7,8 +8,6 @@
 #include <map>
 #include <mutex>
 #include <shared_mutex>
-
-#include <fmt/format.h>
 
 #include "asyncfs/backends/local.hpp"
 #include "asyncfs/backends/memory.hpp"
@@ -90,18 +89,18 @@ void register_implementation(Implementation impl, bool clobber) {
 void register_builtin_implementations() {
   static std::once_flag once;
   std::call_once(once, [] {
-    register_implementation(
-        {{"memory"},
-         [](const std::string&, Options opts, std::shared_ptr<IoThread> io) {
-           return memory::make_filesystem(memory::MemoryOptions::from(std::move(opts), io));
-         },
-         "asyncfs.memory"});
-    register_implementation(
-        {{"file", "local"},
-         [](const std::string&, Options opts, std::shared_ptr<IoThread> io) {
-           return local::make_filesystem(local::LocalOptions::from(std::move(opts), io));
-         },
-         "asyncfs.local"});
+    register_implementation({{"memory"},
+                             [](const std::string&, Options opts, std::shared_ptr<IoThread> io) {
+                               return memory::make_filesystem(
+                                   memory::MemoryOptions::from(std::move(opts), io));
+                             },
+                             "asyncfs.memory"});
+    register_implementation({{"file", "local"},
+                             [](const std::string&, Options opts, std::shared_ptr<IoThread> io) {
+                               return local::make_filesystem(
+                                   local::LocalOptions::from(std::move(opts), io));
+                             },
+                             "asyncfs.local"});
   });
 }
 

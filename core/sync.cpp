@@ -1,10 +1,9 @@
 #include "asyncfs/sync.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <thread>
-
-#include <fmt/format.h>
 
 namespace asyncfs::detail {
 
@@ -26,12 +25,14 @@ bool SyncWaiter::wait(std::optional<Duration> timeout) {
 
 void check_sync_allowed(const IoThread& io) {
   if (io.owner_pid() != getpid()) {
-    throw Cancelled("", "this filesystem's IO thread belongs to the parent process; after fork() "
-                        "create a new filesystem in the child");
+    throw Cancelled("",
+                    "this filesystem's IO thread belongs to the parent process; after fork() "
+                    "create a new filesystem in the child");
   }
   if (io.in_loop_thread()) {
-    throw InvalidArgument("", "blocking call on the IO thread would deadlock; co_await the "
-                              "coroutine (the _name form) instead");
+    throw InvalidArgument("",
+                          "blocking call on the IO thread would deadlock; co_await the "
+                          "coroutine (the _name form) instead");
   }
   if (!io.running()) throw Cancelled("", "the IO thread is shut down");
 }

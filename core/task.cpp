@@ -10,7 +10,9 @@ void StopCheck::await_resume() const {
 }
 
 namespace detail {
-void throw_outcome_empty() { throw Cancelled("", "item did not run (cancelled before it started)"); }
+void throw_outcome_empty() {
+  throw Cancelled("", "item did not run (cancelled before it started)");
+}
 }  // namespace detail
 
 }  // namespace asyncfs

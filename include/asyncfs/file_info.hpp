@@ -16,10 +16,10 @@ enum class FileType { kFile, kDirectory, kOther };
 std::string_view file_type_name(FileType t) noexcept;
 
 struct FileInfo {
-  std::string name;                  ///< full path, without protocol (full URL for HTTP)
+  std::string name;                   ///< full path, without protocol (full URL for HTTP)
   std::optional<std::uint64_t> size;  ///< unknown is nullopt, never 0
   FileType type = FileType::kFile;
-  std::optional<double> mtime;       ///< seconds since the epoch
+  std::optional<double> mtime;        ///< seconds since the epoch
   std::optional<std::uint32_t> mode;  ///< POSIX permission bits and type
   std::optional<std::string> link_target;
   std::optional<std::string> etag;

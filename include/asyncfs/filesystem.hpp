@@ -125,7 +125,7 @@ struct TransferOptions {
   bool recursive = false;
   std::optional<int> maxdepth;
   std::optional<int> batch_size;
-  Callback* progress = nullptr;        ///< set_size(files), one tick per finished file, branch()
+  Callback* progress = nullptr;  ///< set_size(files), one tick per finished file, branch()
   /// Default (nullopt): kRaise, except a recursive copy which skips sources that vanished
   /// between listing and copying (kIgnore), as fsspec does.
   std::optional<OnError> on_error;

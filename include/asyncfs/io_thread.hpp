@@ -10,8 +10,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <string>
 #include <stop_token>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -87,7 +87,7 @@ class IoThread {
     RootNode* next = nullptr;
     std::stop_source stop;
     std::optional<std::stop_callback<ForwardStop>> forward;
-    Job abandon;  ///< completes the waiter if the loop dies first
+    Job abandon;            ///< completes the waiter if the loop dies first
     void* frame = nullptr;  ///< the root coroutine's frame (parked if abandoned)
   };
   void link_root(RootNode* node) noexcept;

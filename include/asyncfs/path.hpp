@@ -45,8 +45,7 @@ class GlobPattern {
     enum Kind { kLiteralOrWild, kStar, kDoubleStar } kind;
     std::string text;
   };
-  bool match_from(std::size_t pi, const std::vector<std::string_view>& comps,
-                  std::size_t ci) const;
+  bool match_from(std::size_t pi, const std::vector<std::string_view>& comps, std::size_t ci) const;
   std::vector<Part> parts_;
 };
 

@@ -23,8 +23,8 @@ namespace detail {
 struct SyncWaiter {
   std::mutex mutex;
   std::condition_variable cv;
-  bool done = false;                     // guarded by mutex
-  std::atomic<bool> done_flag{false};    // the same, for the lock-free spin before sleeping
+  bool done = false;                   // guarded by mutex
+  std::atomic<bool> done_flag{false};  // the same, for the lock-free spin before sleeping
   std::stop_source stop;
   std::shared_ptr<const void> keepalive;
 

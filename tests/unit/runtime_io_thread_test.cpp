@@ -59,8 +59,7 @@ TEST(IoThread, SyncFromManyThreadsAtOnce) {
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
-        if (sync(io, sleep_then(&io, i % 3 == 0 ? 1ms : 0ms, t * 1000 + i), 30s) ==
-            t * 1000 + i) {
+        if (sync(io, sleep_then(&io, i % 3 == 0 ? 1ms : 0ms, t * 1000 + i), 30s) == t * 1000 + i) {
           ok.fetch_add(1);
         }
       }
