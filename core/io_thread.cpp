@@ -40,6 +40,9 @@ struct IoThread::Impl {
   bool handles_closed = false;
 
   std::mutex join_mutex;  // two threads calling shutdown() at once join only once
+
+  // Loop thread only; destroyed in reverse order of creation during shutdown.
+  std::vector<std::pair<const void*, std::unique_ptr<Service>>> services;
 };
 
 namespace {
@@ -159,6 +162,19 @@ void IoThread::unlink_root(RootNode* node) noexcept {
   }
 }
 
+IoThread::Service* IoThread::find_service(const void* key) noexcept {
+  for (auto& [k, s] : impl_->services) {
+    if (k == key) return s.get();
+  }
+  return nullptr;
+}
+
+IoThread::Service& IoThread::add_service(const void* key, std::unique_ptr<Service> service) {
+  if (impl_->handles_closed) throw Cancelled("", "the IO thread is shut down");
+  impl_->services.emplace_back(key, std::move(service));
+  return *impl_->services.back().second;
+}
+
 void IoThread::drain_jobs() {
   std::vector<Job> jobs;
   {
@@ -201,6 +217,7 @@ void IoThread::on_async(void* self_ptr) {
       im.closed = true;
     }
     self->drain_jobs();  // jobs that raced in before `closed`: run them (they only wind down)
+    while (!im.services.empty()) im.services.pop_back();
     uv_close(reinterpret_cast<uv_handle_t*>(&im.grace_timer), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&im.hot), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&im.wake), nullptr);

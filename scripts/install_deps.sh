@@ -7,7 +7,10 @@ packages=(
   g++ cmake ninja-build pkg-config make
   libuv1-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
-  clang  # the stack-depth check of Task is also built with clang
+  clang        # the stack-depth check of Task is also built with clang
+  nginx-light  # the HTTP tests run against a real nginx they start themselves
+  python3      # the HTTP fault server (standard library only)
+  curl         # a peer in the HTTP benchmarks
 )
 
 missing=()

@@ -77,6 +77,19 @@ class IoThread {
   /// Number of root tasks currently running (for tests and diagnostics).
   std::size_t active_roots() const noexcept;
 
+  /// \brief Base of per-loop services (the HTTP engine).
+  class Service {
+   public:
+    virtual ~Service() = default;
+  };
+  /// \brief The loop's instance of service T, created on first use: `T(IoThread&)`.
+  ///
+  /// Loop thread only. Services are destroyed on the loop thread during shutdown, after every
+  /// root task has ended (or was abandoned) and before the loop's handles are closed, in the
+  /// reverse order of creation; they may still close handles of their own then.
+  template <class T>
+  T& service();
+
   // --- internal, used by spawn() ---
   struct ForwardStop {
     std::stop_source* target;
@@ -92,6 +105,8 @@ class IoThread {
   };
   void link_root(RootNode* node) noexcept;
   void unlink_root(RootNode* node) noexcept;
+  Service* find_service(const void* key) noexcept;
+  Service& add_service(const void* key, std::unique_ptr<Service> service);
 
  private:
   struct Impl;
@@ -170,6 +185,13 @@ RootCoro run_root(IoThread* io, IoThread::RootNode* node, Task<T> task, Done don
 }
 
 }  // namespace detail
+
+template <class T>
+T& IoThread::service() {
+  static const char key = 0;  // one address per service type
+  if (Service* s = find_service(&key)) return static_cast<T&>(*s);
+  return static_cast<T&>(add_service(&key, std::make_unique<T>(*this)));
+}
 
 template <class T, class Done>
 void IoThread::spawn(Task<T> task, Done done, std::stop_token stop, Job abandon) {

@@ -1,0 +1,105 @@
+#pragma once
+// HTTP transport: one curl multi handle per IoThread, driven by uv_poll_t + uv_timer_t
+// (curl_multi_socket_action). Internal to the library: the http and firecrest backends use it.
+//
+// Threading: everything here runs on the IoThread's loop (docs/threading.md). No curl call is
+// made from inside a curl callback and no coroutine is resumed from one: finished transfers are
+// collected by drain() and resumed after it.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "asyncfs/callback.hpp"
+#include "asyncfs/filesystem.hpp"
+#include "asyncfs/io_thread.hpp"
+#include "asyncfs/task.hpp"
+#include "asyncfs/unique_function.hpp"
+
+namespace asyncfs::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+/// Transport settings shared by every request of a filesystem (parsed from its options).
+struct TransportOptions {
+  std::chrono::milliseconds connect_timeout{30'000};
+  /// A transfer slower than low_speed_limit bytes/s for low_speed_time fails with Timeout.
+  std::uint32_t low_speed_limit = 1;
+  std::chrono::milliseconds low_speed_time{60'000};
+  std::optional<std::chrono::milliseconds> total_timeout;  ///< none by default
+  bool verify_tls = true;
+  std::string ca_path;  ///< CA bundle file ("" = system default)
+  std::string proxy;    ///< "" = environment/default
+  int max_redirects = 10;
+  long max_host_connections = 0;  ///< 0 = unlimited (the gather window is the throttle)
+  bool http2 = true;              ///< negotiate HTTP/2 over TLS when the server offers it
+};
+
+/// Where a response body goes.
+struct BodySink {
+  /// Called on the loop thread for every received chunk (already de-chunked, not decoded
+  /// unless Request::accept_encoding was set). Return false to abort the transfer (the fetch
+  /// then throws Cancelled). Unset: the body is accumulated into Response::body.
+  UniqueFunction<bool(std::string_view)> on_data;
+  /// With on_data unset: a body longer than this throws TooLarge (naming the URL).
+  std::optional<std::uint64_t> max_bytes;
+};
+
+struct Request {
+  std::string method = "GET";  ///< "HEAD" sends no body request (CURLOPT_NOBODY)
+  std::string url;
+  Headers headers;
+  /// Request body for PUT/POST; sent with Content-Length.
+  std::optional<Bytes> body;
+  /// Alternatively stream the request body from a local file (PUT/POST), bounded memory.
+  std::string upload_path;
+  bool follow_redirects = true;
+  /// "" = ask for identity (no compression); non-empty is sent as Accept-Encoding and curl
+  /// decodes the body.
+  std::string accept_encoding;
+  BodySink sink;
+  Callback* progress = nullptr;  ///< set_size(Content-Length) and byte updates
+};
+
+struct Response {
+  long status = 0;
+  Headers headers;  ///< names lower-cased, in arrival order (last response after redirects)
+  Bytes body;       ///< empty when a sink consumed it
+  std::string effective_url;  ///< after redirects
+  std::uint64_t body_bytes = 0;  ///< bytes received (also when a sink consumed them)
+
+  /// First header of that (lower-case) name.
+  std::optional<std::string> header(std::string_view lower_name) const;
+};
+
+/// \brief The curl-multi engine of one IoThread. Get it with `Engine::of(io)` on the loop thread.
+class Engine final : public IoThread::Service {
+ public:
+  explicit Engine(IoThread& io);
+  ~Engine() override;  // cancels (without resuming) what is left, cleans up curl, closes polls
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  static Engine& of(IoThread& io) { return io.service<Engine>(); }
+
+  /// \brief Performs one request. Returns whatever status the server sent (no status is an
+  /// error here: callers map statuses to errors). Throws NetworkError (connect, reset,
+  /// truncated body), Timeout (connect / low-speed / total), Cancelled (stop requested, or the
+  /// sink aborted), TooLarge, InvalidArgument (malformed URL), each naming the URL.
+  Task<Response> fetch(Request request, TransportOptions options);
+
+  /// Transfers currently attached to the multi handle (tests, diagnostics).
+  std::size_t active_transfers() const noexcept;
+  /// Connections opened so far (tests of connection reuse).
+  std::uint64_t connections_opened() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace asyncfs::http
