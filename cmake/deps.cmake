@@ -1,6 +1,7 @@
 # Dependencies come from Debian 12 packages only (see scripts/install_deps.sh).
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(libuv REQUIRED IMPORTED_TARGET libuv>=1.44)
+pkg_check_modules(libcurl REQUIRED IMPORTED_TARGET libcurl>=7.85)
 find_package(Threads REQUIRED)
 find_package(fmt REQUIRED)
 find_package(simdjson REQUIRED)

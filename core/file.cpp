@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "asyncfs/caching.hpp"
 #include "asyncfs/errors.hpp"
 #include "asyncfs/path.hpp"
 
@@ -304,10 +305,14 @@ Task<std::unique_ptr<AsyncFile>> AsyncFileSystem::_open(std::string path, std::s
     if (info.is_dir()) throw IsADirectory(p, "cannot open a directory");
     size = info.size;
   } else if (mode == "xb") {
-    if (co_await _exists(p)) throw AlreadyExists(p, "file exists (mode xb)");
+    const bool taken = co_await _exists(p);  // not inside the if: see docs/writing-a-backend.md
+    if (taken) throw AlreadyExists(p, "file exists (mode xb)");
   }
-  co_return make_buffered_file(shared_from_this(), std::move(p), std::move(mode), size,
-                               opts.block_size.value_or(kDefaultBlockSize));
+  const std::size_t block = opts.block_size.value_or(kDefaultBlockSize);
+  if (mode == "rb" && size) {
+    co_return make_cached_file(shared_from_this(), std::move(p), size, block, opts.cache_type);
+  }
+  co_return make_buffered_file(shared_from_this(), std::move(p), std::move(mode), size, block);
 }
 
 }  // namespace asyncfs

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "asyncfs/backends/http.hpp"
 #include "asyncfs/backends/local.hpp"
 #include "asyncfs/backends/memory.hpp"
 #include "asyncfs/config.hpp"
@@ -101,6 +102,12 @@ void register_builtin_implementations() {
                                    local::LocalOptions::from(std::move(opts), io));
                              },
                              "asyncfs.local"});
+    register_implementation({{"http", "https"},
+                             [](const std::string&, Options opts, std::shared_ptr<IoThread> io) {
+                               return http::make_filesystem(
+                                   http::HttpOptions::from(std::move(opts), io));
+                             },
+                             "asyncfs.http"});
   });
 }
 

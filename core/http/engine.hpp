@@ -35,15 +35,19 @@ struct TransportOptions {
   std::string ca_path;  ///< CA bundle file ("" = system default)
   std::string proxy;    ///< "" = environment/default
   int max_redirects = 10;
-  long max_host_connections = 0;  ///< 0 = unlimited (the gather window is the throttle)
-  bool http2 = true;              ///< negotiate HTTP/2 over TLS when the server offers it
+  /// 0 = unlimited (the gather window is the throttle). A curl-multi setting, so it is
+  /// engine-wide: the value of the most recent fetch() applies to all transfers of the IoThread.
+  long max_host_connections = 0;
+  bool http2 = true;  ///< negotiate HTTP/2 over TLS when the server offers it
 };
 
 /// Where a response body goes.
 struct BodySink {
   /// Called on the loop thread for every received chunk (already de-chunked, not decoded
   /// unless Request::accept_encoding was set). Return false to abort the transfer (the fetch
-  /// then throws Cancelled). Unset: the body is accumulated into Response::body.
+  /// then throws Cancelled); an exception it throws aborts too and is rethrown by fetch().
+  /// It runs inside a curl callback: it must not resume coroutines or start transfers.
+  /// Unset: the body is accumulated into Response::body.
   UniqueFunction<bool(std::string_view)> on_data;
   /// With on_data unset: a body longer than this throws TooLarge (naming the URL).
   std::optional<std::uint64_t> max_bytes;
@@ -56,10 +60,18 @@ struct Request {
   /// Request body for PUT/POST; sent with Content-Length.
   std::optional<Bytes> body;
   /// Alternatively stream the request body from a local file (PUT/POST), bounded memory.
+  /// Opened through libuv's thread pool; read in curl's read callback with pread() of at most
+  /// 64 KiB at a time on the loop thread (normally a page-cache hit; see engine.cpp). A missing
+  /// file throws NotFound; a file that shrinks while uploading throws IoError.
   std::string upload_path;
+  /// Redirects of requests without a body are followed by curl; with a body (body or
+  /// upload_path) by the engine, which restarts the body at 0 on every hop (curl 7.88 does not
+  /// always rewind it). Either way Authorization (and Cookie) never go to another
+  /// scheme/host/port, 303 (and 301/302 after POST) continue as GET, and more than
+  /// TransportOptions::max_redirects hops throw ProtocolError.
   bool follow_redirects = true;
-  /// "" = ask for identity (no compression); non-empty is sent as Accept-Encoding and curl
-  /// decodes the body.
+  /// "" = ask for identity (no compression): `Accept-Encoding: identity` is sent unless
+  /// `headers` has its own. Non-empty is sent as Accept-Encoding and curl decodes the body.
   std::string accept_encoding;
   BodySink sink;
   Callback* progress = nullptr;  ///< set_size(Content-Length) and byte updates
@@ -69,7 +81,7 @@ struct Response {
   long status = 0;
   Headers headers;  ///< names lower-cased, in arrival order (last response after redirects)
   Bytes body;       ///< empty when a sink consumed it
-  std::string effective_url;  ///< after redirects
+  std::string effective_url;     ///< after redirects
   std::uint64_t body_bytes = 0;  ///< bytes received (also when a sink consumed them)
 
   /// First header of that (lower-case) name.
@@ -97,8 +109,10 @@ class Engine final : public IoThread::Service {
   /// Connections opened so far (tests of connection reuse).
   std::uint64_t connections_opened() const noexcept;
 
- private:
+  /// Opaque; public only so the engine's private helpers (engine.cpp) can name it.
   struct Impl;
+
+ private:
   std::unique_ptr<Impl> impl_;
 };
 

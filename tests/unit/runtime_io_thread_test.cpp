@@ -165,6 +165,34 @@ TEST(IoThread, ShutdownAbandonsTasksThatIgnoreCancellation) {
   EXPECT_EQ(waiter.get(), "cancelled");
 }
 
+struct CountingService : IoThread::Service {
+  explicit CountingService(IoThread& io) : io_(io) { ++created; }
+  ~CountingService() override {
+    destroyed_on_loop = io_.in_loop_thread();
+    ++destroyed;
+  }
+  IoThread& io_;
+  static inline std::atomic<int> created{0};
+  static inline std::atomic<int> destroyed{0};
+  static inline std::atomic<bool> destroyed_on_loop{false};
+};
+
+TEST(IoThread, ServicesAreCreatedOnceAndDestroyedOnTheLoopAtShutdown) {
+  auto io = std::make_unique<IoThread>();
+  auto use = [](IoThread* io) -> Task<bool> {
+    CountingService& a = io->service<CountingService>();
+    CountingService& b = io->service<CountingService>();
+    co_return &a == &b;
+  };
+  EXPECT_TRUE(run(*io, use(io.get())));
+  EXPECT_TRUE(run(*io, use(io.get())));
+  EXPECT_EQ(CountingService::created.load(), 1);
+  EXPECT_EQ(CountingService::destroyed.load(), 0);
+  io->shutdown();
+  EXPECT_EQ(CountingService::destroyed.load(), 1);
+  EXPECT_TRUE(CountingService::destroyed_on_loop.load());
+}
+
 TEST(IoThread, DefaultIoThreadIsSharedAndRecreatedAfterShutdown) {
   auto a = default_io_thread();
   auto b = default_io_thread();

@@ -1,0 +1,92 @@
+#pragma once
+// The HTTP filesystem class (private): shared by http_fs.cpp (hooks) and http_file.cpp (_open).
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "asyncfs/backends/http.hpp"
+#include "asyncfs/filesystem.hpp"
+#include "backends/http/retry.hpp"
+#include "core/http/engine.hpp"
+
+namespace asyncfs::http {
+
+/// One request as the backend describes it; copyable so that every retry rebuilds it.
+struct RequestSpec {
+  std::string method = "GET";
+  std::string url;
+  Headers headers;  ///< in addition to the filesystem's headers and authentication
+  std::optional<Bytes> body;
+  std::string upload_path;
+  /// "" = identity (sizes and ranges refer to the stored bytes); otherwise curl decodes.
+  std::string accept_encoding;
+  std::optional<std::uint64_t> max_bytes;
+  Callback* progress = nullptr;
+};
+
+class HttpFileSystem final : public AsyncFileSystem {
+ public:
+  explicit HttpFileSystem(HttpOptions options);
+
+  std::string protocol() const override { return "http"; }
+  Capabilities capabilities() const override;
+  std::string root_marker() const override { return ""; }
+  /// Validates the URL (http/https, a host, UTF-8, no spaces or control characters) and
+  /// returns it unchanged: the trailing "/" of a directory URL is significant.
+  std::string strip_protocol(std::string_view path) const override;
+  std::string unstrip_protocol(std::string_view path) const override {
+    return strip_protocol(path);
+  }
+
+  Task<std::vector<FileInfo>> _ls(std::string path) override;
+  Task<FileInfo> _info(std::string path) override;
+  Task<Bytes> _cat_file(std::string path, std::optional<std::int64_t> start,
+                        std::optional<std::int64_t> end) override;
+  Task<void> _pipe_file(std::string path, Bytes data, WriteMode mode) override;
+  Task<void> _get_file(std::string rpath, std::string lpath, Callback* progress) override;
+  Task<void> _put_file(std::string lpath, std::string rpath, Callback* progress,
+                       WriteMode mode) override;
+  /// Client-side copy (GET then PUT), whole file in memory.
+  Task<void> _cp_file(std::string path1, std::string path2) override;
+  Task<void> _rm_file(std::string path) override;
+  Task<void> _mkdir(std::string path, bool create_parents) override;
+  Task<void> _makedirs(std::string path, bool exist_ok) override;
+  Task<void> _rmdir(std::string path) override;
+  Task<bool> _isdir(std::string path) override;
+  Task<std::map<std::string, FileInfo>> _glob(std::string pattern, GlobOptions opts) override;
+  /// http_file.cpp: a buffered range-reading file when size and ranges allow, else a
+  /// forward-only stream; write modes use the base's buffered file (PUT on close).
+  Task<std::unique_ptr<AsyncFile>> _open(std::string path, std::string mode,
+                                         OpenOptions opts) override;
+
+  // --- used by the file objects ---------------------------------------------------------
+  const HttpOptions& options() const noexcept { return options_; }
+  /// Performs a request, retrying idempotent ones on transient failures (see RetryPolicy).
+  /// Returns any status; callers map it with throw_status().
+  Task<Response> send(RequestSpec spec);
+  /// Throws the typed error for an unsuccessful status, naming `url`, with a body excerpt.
+  [[noreturn]] void throw_status(const Response& resp, const std::string& url,
+                                 std::string_view op) const;
+
+ private:
+  Request build(const RequestSpec& spec) const;
+  /// The wait before retry `retry` (1-based) after this outcome, or nullopt if it is final.
+  std::optional<std::chrono::milliseconds> retry_after_outcome(const RequestSpec& spec, int retry,
+                                                               const Response* resp,
+                                                               const std::exception_ptr& err) const;
+  Task<void> mkcol(std::string url, bool ok_if_exists);
+
+  HttpOptions options_;
+  TransportOptions transport_;
+  RetryPolicy retry_;
+  std::string authorization_;
+};
+
+/// True for 2xx.
+inline bool is_success(long status) { return status >= 200 && status < 300; }
+
+}  // namespace asyncfs::http
