@@ -18,13 +18,14 @@ scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug "-DASYNCFS_SANITIZE=address
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --parallel "$(nproc)" --timeout 600
 
-step "TSan: runtime tests"
+step "TSan: runtime and HTTP engine tests"
 scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=Debug -DASYNCFS_SANITIZE=thread \
   -DASYNCFS_BUILD_BENCH=OFF -DASYNCFS_BUILD_EXAMPLES=OFF -DASYNCFS_BUILD_CLI=OFF \
-  -- asyncfs_runtime_tests
+  -- asyncfs_runtime_tests asyncfs_integration_tests
 # The fork test is left out under TSan: TSan does not support fork() with running threads.
-TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  build-tsan/tests/asyncfs_runtime_tests --gtest_filter='-*Fork*'
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+build-tsan/tests/asyncfs_runtime_tests --gtest_filter='-*Fork*'
+build-tsan/tests/asyncfs_integration_tests --gtest_filter='HttpEngine*'
 
 step "clang -O0: one million synchronous awaits"
 mkdir -p build-clang
