@@ -93,6 +93,62 @@ std::string url_path(std::string_view url) {
   return parts ? parts->path : std::string();
 }
 
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return c - 'A' + 10;
+}
+
+/// Characters that may stand unescaped in a path segment (RFC 3986 pchar), except '*', which
+/// stays escaped because globs treat it as magic.
+bool literal_in_path(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("-._~!$&'()+,;=:@").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+/// \brief One spelling per name, whatever the server's or the user's escaping: in the path,
+/// "%XX" of a character that may stand literally is decoded ("x%2By" -> "x+y", as nginx
+/// escapes every sub-delimiter), other escapes get upper-case hex, and raw non-ASCII bytes are
+/// escaped ("héllo" -> "h%C3%A9llo", the form index pages link to). Without this a name
+/// would not round-trip between what a user writes and what ls() returns. The query string
+/// is left alone: its escaping may be significant to the server.
+std::string canonical_escapes(std::string_view url) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  const std::size_t path_start = url.find('/', scheme_end + 3);
+  if (path_start == std::string_view::npos) return std::string(url);
+  std::size_t path_end = url.find_first_of("?#", path_start);
+  if (path_end == std::string_view::npos) path_end = url.size();
+  std::string out(url.substr(0, path_start));
+  for (std::size_t i = path_start; i < path_end; ++i) {
+    const auto c = static_cast<unsigned char>(url[i]);
+    if (c == '%' && i + 2 < path_end && is_hex(url[i + 1]) && is_hex(url[i + 2])) {
+      const auto v = static_cast<unsigned char>(hex_value(url[i + 1]) * 16 + hex_value(url[i + 2]));
+      if (literal_in_path(v)) {
+        out += static_cast<char>(v);
+      } else {
+        out += '%';
+        out += kHex[v >> 4];
+        out += kHex[v & 15];
+      }
+      i += 2;
+    } else if (c >= 0x80) {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += url.substr(path_end);
+  return out;
+}
+
 std::string with_slash(std::string url) {
   if (!url.ends_with('/')) url += '/';
   return url;
@@ -284,6 +340,11 @@ Capabilities HttpFileSystem::capabilities() const {
   caps.copy = false;
   caps.modified_time = false;
   caps.size_always_known = false;
+  caps.dir_names_keep_trailing_slash = true;  // the index may 404 without it
+  caps.listing_sizes_known = false;           // an HTML index carries no reliable sizes
+  caps.names_are_urls = true;
+  caps.question_mark_is_wildcard = false;  // it starts the query string
+  caps.errors_carry_http_status = true;
   return caps;
 }
 
@@ -294,7 +355,7 @@ std::string HttpFileSystem::strip_protocol(std::string_view path) const {
   if (!parse_url(path)) {
     throw InvalidArgument(shown, "not an http(s) URL with a host (and without spaces)");
   }
-  return std::string(path);
+  return canonical_escapes(path);
 }
 
 Request HttpFileSystem::build(const RequestSpec& spec) const {
@@ -480,7 +541,7 @@ Task<std::vector<FileInfo>> HttpFileSystem::_ls(std::string path) {
     for (auto& link : child_links(r->body, base, options_.same_scheme)) {
       FileInfo info;
       info.type = url_path(link).ends_with('/') ? FileType::kDirectory : FileType::kFile;
-      info.name = std::move(link);
+      info.name = canonical_escapes(link);
       out.push_back(std::move(info));
     }
   }
@@ -522,6 +583,20 @@ Task<std::map<std::string, FileInfo>> HttpFileSystem::_glob(std::string pattern,
       FileInfo info = co_await _info(url);
       if (opts.withdirs || !info.is_dir()) out.emplace(url, std::move(info));
     } catch (const NotFound&) {
+    }
+    co_return out;
+  }
+  if (url.ends_with('/')) {
+    // "dir*/" keeps directories only. Our directory names end in "/" themselves, so match the
+    // pattern without it and keep what is a directory (the generic matcher would compare
+    // "dir1/" with a pattern that lost its slash and find nothing).
+    std::string bare = url.substr(0, url.size() - 1);
+    GlobOptions dirs = opts;
+    dirs.withdirs = true;
+    auto all = co_await _glob(std::move(bare), std::move(dirs));
+    std::map<std::string, FileInfo> out;
+    for (auto& [name, info] : all) {
+      if (info.is_dir()) out.emplace(name, std::move(info));
     }
     co_return out;
   }
@@ -684,6 +759,32 @@ Task<void> HttpFileSystem::_get_file(std::string rpath, std::string lpath, Callb
   }
 }
 
+Task<std::size_t> HttpFileSystem::_cat_each(
+    Paths paths, UniqueFunction<void(const std::string&, Outcome<Bytes>&&)> sink, CatOptions opts) {
+  if (!opts.recursive) {
+    co_return co_await AsyncFileSystem::_cat_each(std::move(paths), std::move(sink), opts);
+  }
+  // A GET of a directory URL succeeds with its index page, so the generic code (which drops
+  // IsADirectory failures) would return index HTML as if it were a file. Drop directories
+  // from the expansion instead: names ending in "/", and names with entries below them (a
+  // root given without its slash).
+  std::vector<std::string> names = co_await _expand_path(paths, true, std::nullopt);
+  std::vector<std::string> files;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string& n = names[i];
+    if (n.ends_with('/')) continue;
+    const std::string below = n + "/";
+    const bool has_children =
+        std::any_of(names.begin(), names.end(),
+                    [&below](const std::string& o) { return o.starts_with(below); });
+    if (!has_children) files.push_back(n);
+  }
+  CatOptions flat = opts;
+  flat.recursive = false;
+  Paths literal(std::move(files));
+  co_return co_await AsyncFileSystem::_cat_each(std::move(literal), std::move(sink), flat);
+}
+
 // --- writes ----------------------------------------------------------------------------------
 
 Task<void> HttpFileSystem::_pipe_file(std::string path, Bytes data, WriteMode mode) {
@@ -701,7 +802,7 @@ Task<void> HttpFileSystem::_pipe_file(std::string path, Bytes data, WriteMode mo
   const std::string method = put.method;
   Response r = co_await send(std::move(put));
   if (r.status == 412 && mode == WriteMode::kCreate) throw AlreadyExists(url, "file exists");
-  if (!is_success(r.status)) throw_status(r, url, method);
+  if (!is_success(r.status)) co_await throw_put_failure(std::move(r), url, method);
 }
 
 Task<void> HttpFileSystem::_put_file(std::string lpath, std::string rpath, Callback* progress,
@@ -719,7 +820,44 @@ Task<void> HttpFileSystem::_put_file(std::string lpath, std::string rpath, Callb
   }
   Response r = co_await send(put);
   if (r.status == 412 && mode == WriteMode::kCreate) throw AlreadyExists(url, "file exists");
-  if (!is_success(r.status)) throw_status(r, url, put.method);
+  if (!is_success(r.status)) co_await throw_put_failure(std::move(r), url, put.method);
+}
+
+Task<void> HttpFileSystem::throw_put_failure(Response resp, std::string url, std::string method) {
+  // Servers answer a PUT below a regular file with 409 (WebDAV) or 500 (nginx: ENOTDIR),
+  // which says nothing typed. The nearest existing ancestor tells: a file there makes it
+  // NotADirectory, as on a local disk. Costs requests only on an already failed upload.
+  if (resp.status == 409 || resp.status == 500) {
+    auto parts = parse_url(url);
+    if (parts) {
+      const std::string origin = url.substr(0, url.find(parts->path, url.find("://") + 3));
+      std::string dir = parts->path;
+      while (dir.ends_with('/')) dir.pop_back();
+      for (int level = 0; level < 16; ++level) {
+        const std::size_t slash = dir.rfind('/');
+        if (slash == std::string::npos || slash == 0) break;
+        dir.resize(slash);
+        const std::string ancestor = origin + dir;
+        std::optional<FileInfo> info;
+        bool missing = false;
+        try {
+          info = co_await _info(ancestor);
+        } catch (const NotFound&) {
+          missing = true;
+        } catch (const Error&) {
+          break;  // cannot tell: report the server's answer below
+        }
+        if (missing) continue;
+        if (info && info->is_file()) {
+          ErrorDetails d;
+          d.http_status = static_cast<int>(resp.status);
+          throw NotADirectory(url, "a parent is a file: " + ancestor, d);
+        }
+        break;
+      }
+    }
+  }
+  throw_status(resp, url, method);
 }
 
 Task<void> HttpFileSystem::_cp_file(std::string path1, std::string path2) {

@@ -46,6 +46,11 @@ class HttpFileSystem final : public AsyncFileSystem {
   Task<FileInfo> _info(std::string path) override;
   Task<Bytes> _cat_file(std::string path, std::optional<std::int64_t> start,
                         std::optional<std::int64_t> end) override;
+  /// Recursive: reads the files of the expansion only (a directory URL would read as its
+  /// index page).
+  Task<std::size_t> _cat_each(Paths paths,
+                              UniqueFunction<void(const std::string&, Outcome<Bytes>&&)> sink,
+                              CatOptions opts) override;
   Task<void> _pipe_file(std::string path, Bytes data, WriteMode mode) override;
   Task<void> _get_file(std::string rpath, std::string lpath, Callback* progress) override;
   Task<void> _put_file(std::string lpath, std::string rpath, Callback* progress,
@@ -79,6 +84,8 @@ class HttpFileSystem final : public AsyncFileSystem {
                                                                const Response* resp,
                                                                const std::exception_ptr& err) const;
   Task<void> mkcol(std::string url, bool ok_if_exists);
+  /// Throws the error for a failed upload; NotADirectory when an ancestor is a file.
+  Task<void> throw_put_failure(Response resp, std::string url, std::string method);
 
   HttpOptions options_;
   TransportOptions transport_;

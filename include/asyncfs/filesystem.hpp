@@ -75,6 +75,20 @@ struct Capabilities {
   bool modified_time = false;     ///< _modified works
   bool size_always_known = true;  ///< info().size is never nullopt for files
   bool local = false;             ///< paths are local files of this machine
+  /// Listings report directories with a trailing "/" and strip_protocol keeps it, because
+  /// the "/" is part of the name (HTTP: the index URL without it may 404 or redirect).
+  bool dir_names_keep_trailing_slash = false;
+  /// ls/find/walk/glob entries of files carry their size (false: only info() knows it, as
+  /// an HTML index has no sizes; entries then say nullopt, never a guessed 0).
+  bool listing_sizes_known = true;
+  /// Paths are URLs: characters outside RFC 3986 path characters (space, '#', '%', '?',
+  /// non-ASCII) must be written percent-encoded, and listings return names in that form.
+  bool names_are_urls = false;
+  /// '?' in a glob matches one character (false: it is taken literally, as in a URL it
+  /// starts the query string).
+  bool question_mark_is_wildcard = true;
+  /// Errors from a server reply carry its status in http_status() (e.g. 404 on NotFound).
+  bool errors_carry_http_status = false;
 };
 
 /// \brief Result of `cat`: one entry per path, and whether fsspec would return plain bytes.

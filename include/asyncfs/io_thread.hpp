@@ -169,15 +169,21 @@ struct RootCoro {
 template <class T, class Done>
 RootCoro run_root(IoThread* io, IoThread::RootNode* node, Task<T> task, Done done) {
   Outcome<T> out;
-  try {
-    if constexpr (std::is_void_v<T>) {
-      co_await std::move(task);
-      out = Outcome<void>::success();
-    } else {
-      out = Outcome<T>(co_await std::move(task));
+  {
+    // The task's frame (and any exception it still references) is destroyed at the end of
+    // this scope, before done() hands the outcome to another thread: the loop thread then
+    // holds no reference the receiver could race with.
+    Task<T> t = std::move(task);
+    try {
+      if constexpr (std::is_void_v<T>) {
+        co_await std::move(t);
+        out = Outcome<void>::success();
+      } else {
+        out = Outcome<T>(co_await std::move(t));
+      }
+    } catch (...) {
+      out = Outcome<T>(std::current_exception());
     }
-  } catch (...) {
-    out = Outcome<T>(std::current_exception());
   }
   io->unlink_root(node);
   delete node;

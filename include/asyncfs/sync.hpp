@@ -98,10 +98,16 @@ T sync(IoThread& io, Task<T> task, std::optional<Duration> timeout = std::nullop
     state->stop.request_stop();
     detail::throw_sync_timeout(*timeout);
   }
+  // Taken out under the lock so this thread alone owns the value or exception from here on.
+  Outcome<T> out;
+  {
+    std::lock_guard lock(state->mutex);
+    out = std::move(state->result);
+  }
   if constexpr (std::is_void_v<T>) {
-    state->result.value();
+    out.value();
   } else {
-    return std::move(state->result).value();
+    return std::move(out).value();
   }
 }
 
