@@ -558,7 +558,24 @@ class Handler(BaseHTTPRequestHandler):
         return "%s:%d" % (name, self.server.server_port)
 
     def redirect_to(self, code, location):
-        self.simple(code, "see %s\n" % location, [("Location", location)])
+        # A client that sent a body expects it consumed, or the connection closed: otherwise
+        # its next request on this connection starts with the leftover body.
+        extra = [("Location", location)]
+        if self.command in ("PUT", "POST", "PATCH"):
+            chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+            length = self.int_header("Content-Length")
+            if not chunked and length <= (1 << 20):
+                self.rfile.read(length)
+            else:
+                self.close_connection = True
+                extra.append(("Connection", "close"))
+        self.simple(code, "see %s\n" % location, extra)
+
+    def int_header(self, name):
+        try:
+            return int(self.headers.get(name, "0") or 0)
+        except ValueError:
+            return 0
 
     def with_query(self, path):
         return path + ("?" + self.parsed.query if self.parsed.query else "")
