@@ -419,6 +419,16 @@ size_t Transfer::on_write(char* data, size_t size, size_t n, void* self) {
       t->abort = Abort::kTooLarge;
       return 0;  // curl fails the transfer with CURLE_WRITE_ERROR
     }
+    if (t->response.body.empty() && t->content_length) {
+      // Reserve the announced size once: growing by doubling would peak at about twice the
+      // body. Untouched reserved pages cost no RSS, so a server that overstates the length
+      // costs address space only; an absurd length simply fails to reserve.
+      try {
+        t->response.body.reserve(std::min(*t->content_length,
+                                          sink.max_bytes.value_or(*t->content_length)));
+      } catch (...) {  // NOLINT(bugprone-empty-catch): fall back to normal growth
+      }
+    }
     t->response.body.append(data, len);
   }
   if (t->request.progress && !t->uploading) t->request.progress->relative_update(len);
