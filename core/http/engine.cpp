@@ -424,8 +424,8 @@ size_t Transfer::on_write(char* data, size_t size, size_t n, void* self) {
       // body. Untouched reserved pages cost no RSS, so a server that overstates the length
       // costs address space only; an absurd length simply fails to reserve.
       try {
-        t->response.body.reserve(std::min(*t->content_length,
-                                          sink.max_bytes.value_or(*t->content_length)));
+        t->response.body.reserve(
+            std::min(*t->content_length, sink.max_bytes.value_or(*t->content_length)));
       } catch (...) {  // NOLINT(bugprone-empty-catch): fall back to normal growth
       }
     }

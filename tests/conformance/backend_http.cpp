@@ -1,19 +1,14 @@
 // Registers http:// with the conformance suite: each test gets a fresh directory under the
 // shared nginx's document root; data is seeded on disk (out of band) and written by PUT.
 //
-// Opt-in for now (ASYNCFS_CONFORMANCE_HTTP=1): the suite assumes conventions that HTTP does
-// not share, so 26 of its 237 http cases fail for reasons the suite has to decide, not the
-// backend: (1) listing names of directories carry no trailing "/" and strip_protocol removes
-// it, while an HTTP directory URL keeps it (the index may 404 without it; issue #3);
-// (2) ls() entries have sizes (an HTML index gives none: size_always_known is false);
-// (3) a NotFound has http_status 0 (HTTP reports 404); (4) names with spaces or raw UTF-8
-// round-trip through listings, while index pages return percent-encoded hrefs; (5) a PUT
-// below a file is NotADirectory (nginx answers 500). The other 170 pass and 41 are skipped.
+// Runs by default. Where HTTP's conventions differ from a local disk, the suite reads them
+// from capabilities() rather than from the backend's name: directory names keep their "/"
+// (d()), listings carry no sizes, names are percent-encoded URLs (enc()), '?' is not a glob
+// wildcard, and errors carry the HTTP status. docs/http.md lists what is checked and skipped.
 
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -69,8 +64,6 @@ class HttpFixture : public BackendFixture {
 
 namespace {
 bool register_http() {
-  const char* on = std::getenv("ASYNCFS_CONFORMANCE_HTTP");
-  if (!on || std::string(on) != "1") return false;
   return register_backend("http", [] { return std::make_unique<HttpFixture>(); });
 }
 [[maybe_unused]] const bool http_registered = register_http();

@@ -1,6 +1,7 @@
 #include "conformance/conformance.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 namespace asyncfs::conformance {
 
@@ -65,6 +66,34 @@ std::string ConformanceTest::p(const std::string& rel_path) const {
   return root_ + "/" + rel_path;
 }
 
+std::string ConformanceTest::d(const std::string& rel_path) const {
+  std::string out = p(rel_path);
+  if (caps_.dir_names_keep_trailing_slash) out += '/';
+  return out;
+}
+
+std::string ConformanceTest::enc(const std::string& name) const {
+  if (!caps_.names_are_urls) return name;
+  // Everything but unreserved characters, sub-delimiters (except '*'), ':', '@' and '/' is
+  // escaped: the canonical form the HTTP backend reports (docs/http.md).
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool literal = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') ||
+                         std::string_view("-._~!$&'()+,;=:@/").find(ch) != std::string_view::npos;
+    if (literal) {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> ConformanceTest::rel(const std::map<std::string, FileInfo>& m) const {
   return rel(keys(m));
 }
@@ -76,7 +105,8 @@ std::vector<std::string> ConformanceTest::rel(const std::vector<std::string>& na
 std::vector<std::string> ConformanceTest::rel_to(const std::string& base,
                                                  const std::vector<std::string>& names) const {
   std::vector<std::string> out;
-  for (const auto& n : names) {
+  for (std::string n : names) {
+    if (caps_.dir_names_keep_trailing_slash && n.size() > 1 && n.ends_with('/')) n.pop_back();
     if (n == base) {
       out.push_back(".");
     } else if (n.size() > base.size() && n.compare(0, base.size(), base) == 0 &&

@@ -82,7 +82,15 @@ class ConformanceTest : public ::testing::TestWithParam<std::string> {
   const std::string& root() const { return root_; }
   /// root() + "/" + rel (rel may be empty: root itself).
   std::string p(const std::string& rel) const;
-  /// Names of a listing made relative to root() (or to `base`), sorted.
+  /// The name listings report for the directory root()/rel: p(rel), plus a trailing "/" on
+  /// backends whose directory names keep it (capabilities().dir_names_keep_trailing_slash).
+  std::string d(const std::string& rel) const;
+  /// `name` as it is written in a path of this backend: percent-encoded (UTF-8 bytes, space,
+  /// '#', '%', '?', ...) where paths are URLs (capabilities().names_are_urls), else as is.
+  std::string enc(const std::string& name) const;
+  /// Names of a listing made relative to root() (or to `base`), sorted. A directory's
+  /// trailing "/" is dropped where the backend keeps it (the d() convention), so one
+  /// expectation fits every backend; tests of the convention itself check names directly.
   std::vector<std::string> rel(const std::map<std::string, FileInfo>& m) const;
   std::vector<std::string> rel(const std::vector<std::string>& names) const;
   std::vector<std::string> rel_to(const std::string& base,

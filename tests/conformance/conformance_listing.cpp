@@ -34,11 +34,12 @@ TEST_P(ListingTest, LsGivesDirectChildrenWithFullNames) {
   EXPECT_EQ(rel(names_of(infos)), (Names{"a.txt", "ab.dat", "b.txt", "dir1", "dir2"}));
   for (const auto& i : infos) {
     SCOPED_TRACE(i.name);
-    EXPECT_NE(i.name.back(), '/') << "names carry no trailing slash";
-    if (i.name == p("dir1") || i.name == p("dir2")) {
+    if (i.name == d("dir1") || i.name == d("dir2")) {
       EXPECT_TRUE(i.is_dir());
     } else {
+      EXPECT_NE(i.name.back(), '/') << "file names carry no trailing slash";
       EXPECT_TRUE(i.is_file());
+      if (!caps().listing_sizes_known) continue;  // info() knows it; the listing need not
       // The content of each seeded file is its relative name, so the size is known exactly.
       ASSERT_TRUE(i.size.has_value());
       EXPECT_EQ(*i.size, i.name.size() - root().size() - 1);
@@ -102,7 +103,7 @@ TEST_P(ListingTest, InfoOfDirectoryWithAndWithoutSlash) {
   EXPECT_EQ(a.name, p("dir1"));
   EXPECT_TRUE(a.is_dir());
   auto b = fs().info(p("dir1/"));
-  EXPECT_EQ(b.name, p("dir1")) << "the trailing slash is stripped from the reported name";
+  EXPECT_EQ(b.name, d("dir1")) << "the name follows the backend's directory-name convention";
   EXPECT_TRUE(b.is_dir());
 }
 
@@ -119,7 +120,7 @@ TEST_P(ListingTest, InfoAgreesWithLsEntry) {
     auto i = fs().info(entry.name);
     EXPECT_EQ(i.name, entry.name);
     EXPECT_EQ(i.type, entry.type);
-    if (entry.is_file()) {
+    if (entry.is_file() && caps().listing_sizes_known) {
       EXPECT_EQ(i.size, entry.size);
     }
   }
@@ -231,19 +232,19 @@ TEST_P(ListingTest, WalkTopdown) {
     auto roots = walk_roots(w);
     return std::find(roots.begin(), roots.end(), r) - roots.begin();
   };
-  EXPECT_LT(pos(p("dir1")), pos(p("dir1/sub")));
-  EXPECT_LT(pos(p("dir2")), 4);
+  EXPECT_LT(pos(d("dir1")), pos(d("dir1/sub")));
+  EXPECT_LT(pos(d("dir2")), 4);
   for (const auto& e : w) {
     SCOPED_TRACE(e.root);
-    if (e.root == p("dir1")) {
+    if (e.root == d("dir1")) {
       EXPECT_EQ(keys(e.dirs), (Names{"sub"}));
       EXPECT_EQ(keys(e.files), (Names{"x.txt", "y.dat"}));
       EXPECT_TRUE(e.dirs.at("sub").is_dir());
       EXPECT_EQ(e.files.at("x.txt").name, p("dir1/x.txt")) << "infos carry full names";
-    } else if (e.root == p("dir1/sub")) {
+    } else if (e.root == d("dir1/sub")) {
       EXPECT_TRUE(e.dirs.empty());
       EXPECT_EQ(keys(e.files), (Names{"z.txt"}));
-    } else if (e.root == p("dir2")) {
+    } else if (e.root == d("dir2")) {
       EXPECT_TRUE(e.dirs.empty());
       EXPECT_EQ(keys(e.files), (Names{"x.txt"}));
     }
@@ -262,7 +263,7 @@ TEST_P(ListingTest, WalkBottomUp) {
   auto pos = [&](const std::string& r) {
     return std::find(roots.begin(), roots.end(), r) - roots.begin();
   };
-  EXPECT_LT(pos(p("dir1/sub")), pos(p("dir1")));
+  EXPECT_LT(pos(d("dir1/sub")), pos(d("dir1")));
 }
 
 TEST_P(ListingTest, WalkMaxdepth) {
@@ -273,7 +274,7 @@ TEST_P(ListingTest, WalkMaxdepth) {
   ASSERT_EQ(w.size(), 1u) << "maxdepth 1 lists the root only";
   EXPECT_EQ(keys(w[0].dirs), (Names{"dir1", "dir2"}));
   o.maxdepth = 2;
-  EXPECT_EQ(sorted(walk_roots(fs().walk(root(), o))), sorted({root(), p("dir1"), p("dir2")}));
+  EXPECT_EQ(sorted(walk_roots(fs().walk(root(), o))), sorted({root(), d("dir1"), d("dir2")}));
 }
 
 TEST_P(ListingTest, WalkMaxdepthBelowOneIsInvalid) {
@@ -302,7 +303,8 @@ TEST_P(ListingTest, WalkOnErrorOmitAndRaise) {
 TEST_P(ListingTest, WalkViaCoroutineApi) {
   REQUIRE_CAP(list);
   auto w = sync(fs().io(), fs()._walk(p("dir1"), WalkOptions{}));
-  EXPECT_EQ(sorted(walk_roots(w)), sorted({p("dir1"), p("dir1/sub")}));
+  // The root is reported as given; directories found below it follow the d() convention.
+  EXPECT_EQ(sorted(walk_roots(w)), sorted({p("dir1"), d("dir1/sub")}));
 }
 
 // --- find ---------------------------------------------------------------------------------------
@@ -383,7 +385,7 @@ TEST_P(ListingTest, FindInfosEqualInfo) {
     auto direct = fs().info(name);
     EXPECT_EQ(i.name, direct.name);
     EXPECT_EQ(i.type, direct.type);
-    if (i.is_file()) {
+    if (i.is_file() && caps().listing_sizes_known) {
       EXPECT_EQ(i.size, direct.size);
     }
   }
@@ -429,6 +431,8 @@ TEST_P(ListingTest, GlobTable) {
       {"[]", {}},            // an empty class never matches
   };
   for (const auto& c : cases) {
+    // Where '?' is literal (URLs: it starts the query), its cases say nothing about globbing.
+    if (!caps().question_mark_is_wildcard && c.pattern.find('?') != std::string::npos) continue;
     SCOPED_TRACE("pattern " + c.pattern);
     EXPECT_EQ(rel(fs().glob(p(c.pattern))), c.expected);
   }
@@ -443,7 +447,9 @@ TEST_P(ListingTest, GlobRegexCharactersAreLiteral) {
   fs().pipe_file(p("x1.txt"), "4");
   EXPECT_EQ(rel(fs().glob(p("x+*"))), (Names{"x+y.txt"}));
   EXPECT_EQ(rel(fs().glob(p("x(*"))), (Names{"x(1).txt"}));
-  EXPECT_EQ(rel(fs().glob(p("x?y.txt"))), (Names{"x+y.txt", "xxy.txt"}));
+  if (caps().question_mark_is_wildcard) {
+    EXPECT_EQ(rel(fs().glob(p("x?y.txt"))), (Names{"x+y.txt", "xxy.txt"}));
+  }
 }
 
 TEST_P(ListingTest, GlobWithdirsFalse) {
@@ -477,10 +483,12 @@ TEST_P(ListingTest, GlobInfosAreReal) {
   REQUIRE_CAP(list);
   auto g = fs().glob(p("dir*"));
   ASSERT_EQ(rel(g), (Names{"dir1", "dir2"}));
-  EXPECT_TRUE(g.at(p("dir1")).is_dir());
+  EXPECT_TRUE(g.at(d("dir1")).is_dir());
   auto f = fs().glob(p("*.dat"));
   ASSERT_EQ(f.size(), 1u);
-  EXPECT_EQ(f.begin()->second.size, std::optional<std::uint64_t>(6));
+  if (caps().listing_sizes_known) {
+    EXPECT_EQ(f.begin()->second.size, std::optional<std::uint64_t>(6));
+  }
 }
 
 // --- du -----------------------------------------------------------------------------------------
@@ -507,7 +515,7 @@ TEST_P(ListingTest, DuMaxdepthAndWithdirs) {
   EXPECT_EQ(rel(keys(per)),
             (Names{"dir1", "dir1/sub", "dir1/sub/z.txt", "dir1/x.txt", "dir1/y.dat"}));
   // Directory entries count 0: a directory's size does not include its contents.
-  EXPECT_EQ(per.at(p("dir1/sub")), 0u);
+  EXPECT_EQ(per.at(d("dir1/sub")), 0u);
   EXPECT_EQ(fs().du_total(p("dir1"), o), 34u);
 }
 
@@ -527,8 +535,8 @@ TEST_P(ListingTest, DuMaxdepthBelowOneIsInvalid) {
 TEST_P(ListingTest, ExpandPathLiteral) {
   EXPECT_EQ(fs().expand_path(p("a.txt")), (Names{p("a.txt")}));
   EXPECT_EQ(fs().expand_path(p("dir1")), (Names{p("dir1")})) << "not recursive: dir itself";
-  // Trailing slash and protocol are stripped.
-  EXPECT_EQ(fs().expand_path(p("dir1/")), (Names{p("dir1")}));
+  // The protocol is stripped; a trailing slash too, unless the backend keeps it (d()).
+  EXPECT_EQ(fs().expand_path(p("dir1/")), (Names{d("dir1")}));
   EXPECT_EQ(fs().expand_path(fixture().url(p("a.txt"))), (Names{p("a.txt")}));
 }
 

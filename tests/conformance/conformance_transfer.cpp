@@ -372,6 +372,8 @@ void TransferTest::glob_edge_cases() {
   int i = 0;
   for (const auto& c : cases) {
     const std::string t = "e" + std::to_string(i++);
+    // Where '?' is literal (URLs: it starts the query), its cases say nothing about globbing.
+    if (!caps().question_mark_is_wildcard && c.pattern.find('?') != std::string::npos) continue;
     SCOPED_TRACE(::testing::Message() << c.pattern << " recursive=" << c.recursive
                                       << " maxdepth=" << (c.maxdepth ? *c.maxdepth : -1));
     dst_dir(t);
