@@ -1,4 +1,5 @@
 #pragma once
+
 // Byte ranges: turning Python-slice (start, end) into a Range header, parsing Content-Range,
 // and checking that a 206 answers the range that was asked for. Pure functions.
 
@@ -6,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "asyncfs/slice.hpp"
 
 namespace asyncfs::http {
 
@@ -31,11 +34,6 @@ SlicePlan plan_slice(std::optional<std::int64_t> start, std::optional<std::int64
 
 /// "bytes=..." for kFrom / kBounded / kSuffix; "" for the others.
 std::string range_header(const SlicePlan& plan);
-
-/// Python slice bounds [first, last_excl) of a body of `size` bytes (for local slicing).
-std::pair<std::uint64_t, std::uint64_t> slice_bounds(std::uint64_t size,
-                                                     std::optional<std::int64_t> start,
-                                                     std::optional<std::int64_t> end);
 
 /// A parsed Content-Range: "bytes F-L/T", "bytes F-L/*" or "bytes */T".
 struct ContentRange {

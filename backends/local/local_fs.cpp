@@ -35,6 +35,7 @@
 
 #include "asyncfs/errors.hpp"
 #include "asyncfs/path.hpp"
+#include "asyncfs/slice.hpp"
 #include "backends/local/uv_fs.hpp"
 
 namespace asyncfs::local {
@@ -190,19 +191,6 @@ int rename_noreplace_blocking(const std::string& from, const std::string& to) {
   if (::lstat(to.c_str(), &st) == 0) return -EEXIST;
   if (::rename(from.c_str(), to.c_str()) != 0) return -errno;
   return 0;
-}
-
-/// Python slice bounds of [start, end) over `size` bytes.
-std::pair<std::int64_t, std::int64_t> slice_bounds(std::int64_t n,
-                                                   std::optional<std::int64_t> start,
-                                                   std::optional<std::int64_t> end) {
-  auto clamp = [n](std::int64_t v) {
-    if (v < 0) v += n;
-    return v < 0 ? 0 : (v > n ? n : v);
-  };
-  const std::int64_t s = start ? clamp(*start) : 0;
-  const std::int64_t e = end ? clamp(*end) : n;
-  return {s, std::max(s, e)};
 }
 
 std::string current_dir() {
@@ -382,7 +370,9 @@ Task<Bytes> LocalFileSystem::_cat_file(std::string path, std::optional<std::int6
       offset = start.value_or(0);
       stop = -1;
     } else {
-      std::tie(offset, stop) = slice_bounds(static_cast<std::int64_t>(st.st_size), start, end);
+      const auto [first, last] = slice_bounds(st.st_size, start, end);
+      offset = static_cast<std::int64_t>(first);
+      stop = static_cast<std::int64_t>(last);
     }
     const bool regular = S_ISREG(st.st_mode);
     const auto stat_size = static_cast<std::int64_t>(st.st_size);

@@ -27,6 +27,7 @@
 #include "asyncfs/backends/memory.hpp"
 #include "asyncfs/errors.hpp"
 #include "asyncfs/path.hpp"
+#include "asyncfs/slice.hpp"
 
 namespace asyncfs::memory {
 namespace {
@@ -87,21 +88,6 @@ FileInfo make_info(std::string name, const Entry& e) {
   info.size = e.is_dir ? 0 : e.data->size();
   info.mtime = e.mtime;
   return info;
-}
-
-/// Python slice bounds of [start, end) over `size` bytes.
-std::pair<std::uint64_t, std::uint64_t> slice_bounds(std::uint64_t size,
-                                                     std::optional<std::int64_t> start,
-                                                     std::optional<std::int64_t> end) {
-  const auto n = static_cast<std::int64_t>(size);
-  auto clamp = [n](std::int64_t v) {
-    if (v < 0) v += n;
-    return v < 0 ? 0 : (v > n ? n : v);
-  };
-  const std::int64_t s = start ? clamp(*start) : 0;
-  const std::int64_t e = end ? clamp(*end) : n;
-  if (e <= s) return {0, 0};
-  return {static_cast<std::uint64_t>(s), static_cast<std::uint64_t>(e)};
 }
 
 class MemoryFileSystem final : public AsyncFileSystem {
