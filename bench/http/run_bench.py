@@ -177,7 +177,13 @@ def run_child(argv, env, stdout_path, stderr_path, timeout, server_pids=()):
     os.close(wfd)
     timer.start()
     # Wait without reaping first, so that the timer can never signal a recycled pid.
-    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    try:
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    except BaseException:          # interrupted (SIGINT/SIGTERM): end the client we started
+        timer.cancel()
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
     t1 = time.perf_counter()
     busy1, _ = proc_stat_busy()
     srv1 = pid_cpu_ticks(server_pids)
@@ -865,6 +871,7 @@ def main():
     clients = [Client(s, args.batch) for s in args.clients.split(",") if s]
 
     t_start = time.monotonic()
+    info = machine_info(args)      # at the start: the commit and the load the run began with
     work = tempfile.mkdtemp(prefix="asyncfs-bench-", dir=args.workdir)
     os.chmod(work, 0o755)
     shm = tempfile.mkdtemp(prefix="asyncfs-bench-", dir=args.shm)
@@ -998,7 +1005,6 @@ def main():
              "curl -q -s -S -f -o /dev/null -w '%{http_code} %{size_download}\\n' $U",
              "python3 -I bench/http/fsspec_client.py cat_file $U   # fs.cat_file(url)"],
     )
-    info = machine_info(args)
     elapsed = time.monotonic() - t_start
     md = render_markdown(info, args, scenarios, clients, stats, timed_runs, unavailable, commands, elapsed)
     for path in (args.results_md, args.json, args.plot):
