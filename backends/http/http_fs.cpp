@@ -174,7 +174,7 @@ std::string local_dir_of(const std::string& p) {
 class FileWriter : public std::enable_shared_from_this<FileWriter> {
  public:
   FileWriter(uv_loop_t* loop, uv_file fd, std::size_t chunk)
-      : loop_(loop), fd_(fd), chunk_(chunk), max_queued_(chunk * 8) {}
+      : loop_(loop), fd_(fd), chunk_(chunk), max_queued_(chunk * 4) {}
 
   /// Sink callback: false stops the transfer after a write error.
   bool push(std::string_view data) {
@@ -703,7 +703,8 @@ Task<void> HttpFileSystem::_get_file(std::string rpath, std::string lpath, Callb
     auto lfs = local::local_filesystem(io_ptr());
     co_await lfs->_makedirs(local_dir_of(target), /*exist_ok=*/true);
   }
-  const std::size_t chunk = std::clamp<std::size_t>(options_.block_size, 64 << 10, 4 << 20);
+  // 1 MiB writes keep the disk busy; with at most 4 queued the download holds ~5 MiB.
+  const std::size_t chunk = std::clamp<std::size_t>(options_.block_size, 64 << 10, 1 << 20);
 
   for (int retry = 1;; ++retry) {
     local::TempFile tmp = co_await local::create_temp(loop, target);
