@@ -16,6 +16,7 @@ step "ASan + UBSan: every test"
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug "-DASYNCFS_SANITIZE=address;undefined" \
   -DASYNCFS_BUILD_BENCH=OFF -DASYNCFS_BUILD_EXAMPLES=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" \
   ctest --test-dir build-asan --parallel "$(nproc)" --timeout 600
 
 step "TSan: runtime and HTTP engine tests"
