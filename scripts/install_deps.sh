@@ -24,6 +24,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "install_deps: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # Packages such as nginx would start their system service on install; the tests start their
+  # own instances, so keep services down while installing (policy-rc.d exit code 101).
+  policy=/usr/sbin/policy-rc.d
+  made_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made_policy=1
+  fi
+  trap '[ "$made_policy" = 1 ] && rm -f "$policy"' EXIT
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

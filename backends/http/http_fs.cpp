@@ -349,11 +349,14 @@ Capabilities HttpFileSystem::capabilities() const {
 }
 
 std::string HttpFileSystem::strip_protocol(std::string_view path) const {
-  const std::string shown = path::escape_for_message(path);
+  // Runs for every request: the escaped form for messages is built only on failure.
   if (path.empty()) throw InvalidArgument("", "empty URL");
-  if (!path::is_valid_utf8(path)) throw InvalidArgument(shown, "URL is not valid UTF-8");
+  if (!path::is_valid_utf8(path)) {
+    throw InvalidArgument(path::escape_for_message(path), "URL is not valid UTF-8");
+  }
   if (!parse_url(path)) {
-    throw InvalidArgument(shown, "not an http(s) URL with a host (and without spaces)");
+    throw InvalidArgument(path::escape_for_message(path),
+                          "not an http(s) URL with a host (and without spaces)");
   }
   return canonical_escapes(path);
 }
