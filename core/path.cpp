@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,39 +52,47 @@ bool has_magic(std::string_view p) noexcept {
   return p.find_first_of("*?[") != std::string_view::npos;
 }
 
-bool is_valid_utf8(std::string_view s) noexcept {
+namespace {
+
+/// The code point of the valid UTF-8 sequence at s[i] and its length; nullopt when the bytes
+/// there are not UTF-8 (bad lead or continuation byte, truncated, overlong, surrogate, or past
+/// U+10FFFF).
+std::optional<std::pair<char32_t, std::size_t>> decode_utf8_at(std::string_view s,
+                                                               std::size_t i) noexcept {
   const auto* b = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned c = b[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len;
-    std::uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((b[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b[i + k] & 0x3F);
-    }
-    // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8.
-    static constexpr std::uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
+  const unsigned c = b[i];
+  std::size_t len;
+  char32_t cp;
+  if (c < 0x80) return std::pair<char32_t, std::size_t>{c, 1};
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return std::nullopt;
+  }
+  if (i + len > s.size()) return std::nullopt;
+  for (std::size_t k = 1; k < len; ++k) {
+    if ((b[i + k] & 0xC0) != 0x80) return std::nullopt;
+    cp = (cp << 6) | (b[i + k] & 0x3F);
+  }
+  static constexpr char32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+  return std::pair<char32_t, std::size_t>{cp, len};
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto d = decode_utf8_at(s, i);
+    if (!d) return false;
+    i += d->second;
   }
   return true;
 }
@@ -119,37 +128,12 @@ constexpr char32_t kRawByteBase = 0x110000;
 std::vector<char32_t> decode(std::string_view s) {
   std::vector<char32_t> out;
   out.reserve(s.size());
-  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned c = b[i];
-    std::size_t len = 0;
-    char32_t cp = 0;
-    if (c < 0x80) {
-      len = 1;
-      cp = c;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    }
-    bool ok = len > 0 && i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      if ((b[i + k] & 0xC0) != 0x80) ok = false;
-      cp = (cp << 6) | (b[i + k] & 0x3F);
-    }
-    if (ok && len > 1 && !is_valid_utf8(s.substr(i, len))) ok = false;
-    if (ok) {
-      out.push_back(cp);
-      i += len;
+  for (std::size_t i = 0; i < s.size();) {
+    if (const auto d = decode_utf8_at(s, i)) {
+      out.push_back(d->first);
+      i += d->second;
     } else {
-      out.push_back(kRawByteBase + c);
+      out.push_back(kRawByteBase + static_cast<unsigned char>(s[i]));
       ++i;
     }
   }

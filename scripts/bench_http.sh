@@ -10,21 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(nginx-light curl python3 python3-fsspec python3-aiohttp python3-requests python3-matplotlib)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "bench_http: missing packages: ${missing[*]} (run as root or install them)" >&2
-    exit 1
-  fi
-  echo "bench_http: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# The build and test packages plus the peers' own (fsspec 2022.11 needs requests for http).
+scripts/install_deps.sh python3-fsspec python3-aiohttp python3-requests python3-matplotlib
 
 build_dir=${ASYNCFS_BENCH_BUILD_DIR:-build-release}
 case " $* " in

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what building and testing asyncfs needs from Debian 12 packages (run as root).
+# scripts/install_deps.sh [extra packages...]: installs what building and testing asyncfs
+# needs from Debian 12 packages, plus any extra package names given (run as root).
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ packages=(
   nginx-light  # the HTTP tests run against a real nginx they start themselves
   python3      # the HTTP fault server (standard library only)
   curl         # a peer in the HTTP benchmarks
+  "$@"
 )
 
 missing=()
