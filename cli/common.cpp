@@ -129,22 +129,17 @@ void Console::error(std::string_view line) {
   write_all(STDERR_FILENO, text);
 }
 
-void Console::status(std::string_view text) {
-  std::lock_guard lock(mutex_);
-  std::string out = "\r";
-  out += text;
-  out += "\x1b[K";
-  write_all(STDERR_FILENO, out);
-  status_shown_ = true;
-}
+void Console::status(std::string_view text) { draw_status(text, /*final=*/false); }
 
-void Console::finish_status(std::string_view text) {
+void Console::finish_status(std::string_view text) { draw_status(text, /*final=*/true); }
+
+void Console::draw_status(std::string_view text, bool final) {
   std::lock_guard lock(mutex_);
   std::string out = "\r";
   out += text;
-  out += "\x1b[K\n";
+  out += final ? "\x1b[K\n" : "\x1b[K";
   write_all(STDERR_FILENO, out);
-  status_shown_ = false;
+  status_shown_ = !final;
 }
 
 void report_error(std::string_view url, std::string_view stripped, const std::exception_ptr& e) {

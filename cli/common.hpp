@@ -75,6 +75,9 @@ class Console {
   void finish_status(std::string_view text);
 
  private:
+  /// "\r" + text + erase to end of line (+ newline when final), under the console lock.
+  void draw_status(std::string_view text, bool final);
+
   std::mutex mutex_;
   bool status_shown_ = false;
 };
