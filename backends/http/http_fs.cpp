@@ -317,6 +317,7 @@ HttpFileSystem::HttpFileSystem(HttpOptions options)
   transport_.ca_path = options_.ca_path;
   transport_.proxy = options_.proxy;
   transport_.max_host_connections = options_.max_connections_per_host;
+  transport_.native_http1 = options_.transport != "curl";
   retry_.retries = options_.retries;
   retry_.backoff = options_.retry_backoff;
   retry_.max_wait = options_.retry_max_wait;

@@ -46,11 +46,26 @@ std::map<std::string, std::string> parse_headers(const std::string& json) {
 HttpOptions HttpOptions::from(Options opts, std::shared_ptr<IoThread> io) {
   HttpOptions out;
   out.base = FsBaseOptions::from(opts, std::move(io));
-  opts.check_known("http",
-                   {"headers", "username", "password", "token", "ca_path", "insecure", "proxy",
-                    "connect_timeout", "low_speed_time", "low_speed_limit", "timeout", "retries",
-                    "retry_backoff", "retry_max_wait", "same_scheme", "block_size",
-                    "max_connections_per_host", "max_ignored_range_body", "method"});
+  opts.check_known("http", {"headers",
+                            "username",
+                            "password",
+                            "token",
+                            "ca_path",
+                            "insecure",
+                            "proxy",
+                            "connect_timeout",
+                            "low_speed_time",
+                            "low_speed_limit",
+                            "timeout",
+                            "retries",
+                            "retry_backoff",
+                            "retry_max_wait",
+                            "same_scheme",
+                            "block_size",
+                            "max_connections_per_host",
+                            "max_ignored_range_body",
+                            "method",
+                            "transport"});
   if (auto v = opts.get("headers"); v && !v->empty()) out.headers = parse_headers(*v);
   out.username = opts.get("username").value_or("");
   out.password = opts.get("password").value_or("");
@@ -93,6 +108,10 @@ HttpOptions HttpOptions::from(Options opts, std::shared_ptr<IoThread> io) {
     for (char& c : m) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (m != "PUT" && m != "POST") bad("method", "must be 'put' or 'post'");
     out.method = m;
+  }
+  if (auto v = opts.get("transport")) {
+    if (*v != "auto" && *v != "curl") bad("transport", "must be 'auto' or 'curl'");
+    out.transport = *v;
   }
   return out;
 }

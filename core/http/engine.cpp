@@ -32,6 +32,8 @@
 #include <unordered_set>
 
 #include "asyncfs/errors.hpp"
+#include "core/http/body_buffer.hpp"
+#include "core/http/h1/client.hpp"
 
 namespace asyncfs::http {
 
@@ -92,6 +94,7 @@ struct Transfer;
 
 struct Engine::Impl {
   IoThread* io = nullptr;
+  std::unique_ptr<h1::Client> native;
   CURLM* multi = nullptr;
   uv_timer_t* timer = nullptr;  // heap: freed by its close callback, which runs after ~Impl
   std::unordered_map<curl_socket_t, SocketCtx*> sockets;
@@ -420,16 +423,9 @@ size_t Transfer::on_write(char* data, size_t size, size_t n, void* self) {
       return 0;  // curl fails the transfer with CURLE_WRITE_ERROR
     }
     if (t->response.body.empty() && t->content_length) {
-      // Reserve the announced size once: growing by doubling would peak at about twice the
-      // body. Untouched reserved pages cost no RSS, so a server that overstates the length
-      // costs address space only; an absurd length simply fails to reserve.
-      try {
-        t->response.body.reserve(
-            std::min(*t->content_length, sink.max_bytes.value_or(*t->content_length)));
-      } catch (...) {  // NOLINT(bugprone-empty-catch): fall back to normal growth
-      }
+      reserve_body(t->response.body, *t->content_length, sink.max_bytes);
     }
-    t->response.body.append(data, len);
+    append_body(t->response.body, std::string_view(data, len));
   }
   if (t->request.progress && !t->uploading) t->request.progress->relative_update(len);
   return len;
@@ -495,7 +491,8 @@ void configure(Transfer& t) {
   auto set = [&](CURLoption opt, auto value) {
     if (CURLcode rc = curl_easy_setopt(e, opt, value); rc != CURLE_OK) {
       throw InvalidArgument(rq.url, "cannot configure the request",
-                            ErrorDetails{0, curl_easy_strerror(rc)});
+                            ErrorDetails{0, std::string(curl_easy_strerror(rc)) + " (option " +
+                                                std::to_string(static_cast<int>(opt)) + ")"});
     }
   };
   set(CURLOPT_PRIVATE, static_cast<void*>(&t));
@@ -503,7 +500,10 @@ void configure(Transfer& t) {
   // curl's default 16 KiB receive buffer costs one recv and one write callback per 16 KiB; a
   // larger one cuts both for big bodies. Pages of it that small responses never touch cost no
   // RSS, and pooled handles keep the buffer between transfers.
-  set(CURLOPT_BUFFERSIZE, kReceiveBufferSize);
+  // Best effort: curl 7.88 refuses the option (BAD_FUNCTION_ARGUMENT) on a pooled handle that
+  // still holds its receive buffer, as one that carried an HTTP/2 stream does; that handle
+  // then keeps the buffer it has.
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kReceiveBufferSize);
   set(CURLOPT_NOSIGNAL, 1L);
   set(CURLOPT_ERRORBUFFER, t.error_buffer);
   // Only the web: a redirect must not take us to file:// or another scheme.
@@ -796,6 +796,24 @@ bool is_followed_redirect(long status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
+/// The absolute URL a Location header points to from `base` ("" when it cannot be resolved).
+/// Done like curl's own following: relative references resolve against the request URL, and
+/// other schemes are kept (the next hop then refuses them as curl does).
+std::string resolve_location(const std::string& base, const std::string& location) {
+  CURLU* u = curl_url();
+  if (!u) throw std::bad_alloc();
+  std::string out;
+  if (curl_url_set(u, CURLUPART_URL, base.c_str(), 0) == CURLUE_OK &&
+      curl_url_set(u, CURLUPART_URL, location.c_str(),
+                   CURLU_NON_SUPPORT_SCHEME | CURLU_URLENCODE) == CURLUE_OK) {
+    char* full = nullptr;
+    if (curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK && full) out = full;
+    curl_free(full);
+  }
+  curl_url_cleanup(u);
+  return out;
+}
+
 /// Closes the upload file when fetch() ends, however it ends.
 struct FdCloser {
   int fd = -1;
@@ -812,6 +830,7 @@ Engine::Engine(IoThread& io) : impl_(std::make_unique<Impl>()) {
   global_init_once();
   Impl& im = *impl_;
   im.io = &io;
+  im.native = std::make_unique<h1::Client>(io);
   im.multi = curl_multi_init();
   if (!im.multi) throw NetworkError("", "curl_multi_init failed");
   im.timer = new uv_timer_t();
@@ -826,6 +845,7 @@ Engine::Engine(IoThread& io) : impl_(std::make_unique<Impl>()) {
 
 Engine::~Engine() {
   Impl& im = *impl_;
+  im.native.reset();
   // Root tasks have ended or were abandoned (their frames are parked, never resumed): detach
   // what is left without resuming anyone.
   std::vector<Transfer*> left(im.attached.begin(), im.attached.end());
@@ -855,15 +875,62 @@ Engine::~Engine() {
 }
 
 std::size_t Engine::active_transfers() const noexcept {
-  return impl_->active.load(std::memory_order_relaxed);
+  return impl_->active.load(std::memory_order_relaxed) + impl_->native->active_exchanges();
 }
 
 std::uint64_t Engine::connections_opened() const noexcept {
-  return impl_->connections.load(std::memory_order_relaxed);
+  return impl_->connections.load(std::memory_order_relaxed) + impl_->native->connections_opened();
 }
+
+namespace {
+Task<Response> fetch_with_curl(Engine::Impl* im, Request request, TransportOptions options);
+}  // namespace
 
 Task<Response> Engine::fetch(Request request, TransportOptions options) {
   Impl* im = impl_.get();
+  const std::string original_url = request.url;
+  for (int hop = 0;; ++hop) {
+    std::optional<h1::PlainUrl> target = h1::Client::target_of(request, options);
+    std::optional<Response> native;
+    if (target) {
+      Task<std::optional<Response>> one =
+          im->native->exchange(request, *target, options, request.follow_redirects);
+      native = co_await std::move(one);
+    }
+    if (!native) {
+      // Not for the native client (https, upload...), or an encoded body to decode: libcurl
+      // from here on, following what is left of the redirect budget itself.
+      options.max_redirects -= hop;
+      options.native_http1 = false;
+      Task<Response> rest = fetch_with_curl(im, std::move(request), std::move(options));
+      Response resp = co_await std::move(rest);
+      co_return resp;
+    }
+    Response resp = std::move(*native);
+    std::optional<std::string> location;
+    if (request.follow_redirects && is_followed_redirect(resp.status)) {
+      location = resp.header("location");
+    }
+    if (!location || location->empty()) {
+      resp.effective_url = request.url;
+      co_return resp;
+    }
+    if (hop >= options.max_redirects) {
+      throw ProtocolError(original_url, "too many redirects",
+                          ErrorDetails{0, "more than " + std::to_string(options.max_redirects)});
+    }
+    std::string next = resolve_location(request.url, *location);
+    if (next.empty()) {
+      throw ProtocolError(request.url, "invalid redirect",
+                          ErrorDetails{0, "Location: " + *location});
+    }
+    prepare_redirect(request, resp.status, next);
+  }
+}
+
+namespace {
+
+Task<Response> fetch_with_curl(Engine::Impl* im, Request request, TransportOptions options) {
   FdCloser upload;
   std::uint64_t upload_size = 0;
   if (!request.upload_path.empty()) {
@@ -930,5 +997,7 @@ Task<Response> Engine::fetch(Request request, TransportOptions options) {
     co_return std::move(t->response);
   }
 }
+
+}  // namespace
 
 }  // namespace asyncfs::http

@@ -39,6 +39,9 @@ struct TransportOptions {
   /// engine-wide: the value of the most recent fetch() applies to all transfers of the IoThread.
   long max_host_connections = 0;
   bool http2 = true;  ///< negotiate HTTP/2 over TLS when the server offers it
+  /// Serve plain-http GET/HEAD with the native HTTP/1.1 client (h1/client.hpp) instead of
+  /// libcurl. Off = libcurl for everything.
+  bool native_http1 = true;
 };
 
 /// Where a response body goes.
@@ -71,7 +74,9 @@ struct Request {
   /// TransportOptions::max_redirects hops throw ProtocolError.
   bool follow_redirects = true;
   /// "" = ask for identity (no compression): `Accept-Encoding: identity` is sent unless
-  /// `headers` has its own. Non-empty is sent as Accept-Encoding and curl decodes the body.
+  /// `headers` has its own. Non-empty = the caller wants the decoded body and accepts these
+  /// encodings: libcurl sends them and decodes; the native client asks for identity and, when
+  /// a server compresses anyway, hands the request to libcurl (either way the body is decoded).
   std::string accept_encoding;
   BodySink sink;
   Callback* progress = nullptr;  ///< set_size(Content-Length) and byte updates
@@ -88,7 +93,12 @@ struct Response {
   std::optional<std::string> header(std::string_view lower_name) const;
 };
 
-/// \brief The curl-multi engine of one IoThread. Get it with `Engine::of(io)` on the loop thread.
+/// \brief The HTTP engine of one IoThread. Get it with `Engine::of(io)` on the loop thread.
+///
+/// Two transports behind one fetch(): the native HTTP/1.1 client takes GET and HEAD of plain
+/// http:// URLs (the hot path: bulk cat, ranged reads, listings), libcurl's multi interface
+/// everything else (https and HTTP/2, proxies, uploads, other methods, decoding). Redirects
+/// move between them hop by hop.
 class Engine final : public IoThread::Service {
  public:
   explicit Engine(IoThread& io);

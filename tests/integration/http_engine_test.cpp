@@ -527,11 +527,27 @@ TEST_F(HttpEngineTest, CrossHostRedirectDropsAuthorization) {
 
 TEST_F(HttpEngineTest, AcceptEncodingDecodes) {
   FaultServer& faults = FaultServer::shared();
+  // libcurl sends the encodings asked for and decodes what comes back.
+  TransportOptions curl_only;
+  curl_only.native_http1 = false;
   Request rq = get(faults.url("gzip?size=5000&respect_ae=1"));
   rq.accept_encoding = "gzip";
-  Response r = fetch(std::move(rq));
+  Response r = fetch(std::move(rq), curl_only);
   EXPECT_EQ(r.header("content-encoding").value_or(""), "gzip");
   EXPECT_EQ(r.body, pattern(5000));
+  // The native client asks for identity, so a server that honours it sends the plain body.
+  rq = get(faults.url("gzip?size=5000&respect_ae=1"));
+  rq.accept_encoding = "gzip";
+  r = fetch(std::move(rq));
+  EXPECT_FALSE(r.header("content-encoding").has_value());
+  EXPECT_EQ(r.body, pattern(5000));
+  // A server compressing regardless: the request moves to libcurl, which decodes.
+  rq = get(faults.url("gzip?size=5000"));
+  rq.accept_encoding = "gzip";
+  r = fetch(std::move(rq));
+  EXPECT_EQ(r.header("content-encoding").value_or(""), "gzip");
+  EXPECT_EQ(r.body, pattern(5000));
+  // Nothing asked: identity on the wire, so no decoding and no surprise.
   r = fetch(get(faults.url("gzip?size=5000&respect_ae=1")));
   EXPECT_FALSE(r.header("content-encoding").has_value());
   EXPECT_EQ(r.body, pattern(5000));

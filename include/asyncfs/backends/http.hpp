@@ -67,6 +67,10 @@ struct HttpOptions {
   std::uint64_t max_ignored_range_body = 32ull << 20;
   /// Method of put_file / pipe_file: "put" (default) or "post" ("method").
   std::string method = "PUT";
+  /// Which HTTP client carries requests ("transport"): "auto" (default) sends GET and HEAD of
+  /// plain http:// URLs through asyncfs's native HTTP/1.1 client and the rest (https, HTTP/2,
+  /// proxies, uploads) through libcurl; "curl" sends everything through libcurl.
+  std::string transport = "auto";
 
   /// Parses string options; unknown keys and malformed values throw InvalidArgument.
   static HttpOptions from(Options opts, std::shared_ptr<IoThread> io);

@@ -1,0 +1,268 @@
+#include "core/http/h1/response_parser.hpp"
+
+#include <string>
+
+namespace asyncfs::http::h1 {
+namespace {
+
+char lower_char(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view lower_b) {
+  if (a.size() != lower_b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower_char(a[i]) != lower_b[i]) return false;
+  }
+  return true;
+}
+
+/// Calls f(token) for each comma-separated, trimmed, non-empty token of a field value.
+template <class F>
+void for_each_token(std::string_view value, F&& f) {
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    const std::string_view token = trim(value.substr(0, comma));
+    if (!token.empty()) f(token);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+std::uint64_t parse_decimal(std::string_view s) {
+  constexpr std::uint64_t kMax = 1ull << 62;
+  if (s.empty()) throw ParseError("empty Content-Length");
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') throw ParseError("malformed Content-Length: " + std::string(s));
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    if (v > kMax) throw ParseError("Content-Length too large: " + std::string(s));
+  }
+  return v;
+}
+
+}  // namespace
+
+void ResponseParser::start(bool head_request) {
+  state_ = State::kHead;
+  head_request_ = head_request;
+  started_ = false;
+  status_seen_ = false;
+  status_ = 0;
+  minor_version_ = 1;
+  headers_.clear();
+  content_length_.reset();
+  chunked_ = false;
+  close_delimited_ = false;
+  keep_alive_ = true;
+  connection_close_ = false;
+  connection_keep_alive_ = false;
+  remaining_ = 0;
+  head_bytes_ = 0;
+  partial_.clear();
+}
+
+bool ResponseParser::on_eof() {
+  if (state_ == State::kBodyUntilClose) state_ = State::kDone;
+  keep_alive_ = false;
+  return state_ == State::kDone;
+}
+
+std::size_t ResponseParser::lines(std::string_view in) {
+  std::size_t used = 0;
+  while (used < in.size()) {
+    if (state_ != State::kHead && state_ != State::kChunkSize && state_ != State::kChunkDataEnd &&
+        state_ != State::kTrailers) {
+      break;
+    }
+    const std::string_view rest = in.substr(used);
+    const std::size_t nl = rest.find('\n');
+    if (nl == std::string_view::npos) {
+      if (partial_.size() + rest.size() > kMaxHead) {
+        throw ParseError("response head or chunk line longer than 100 KiB");
+      }
+      partial_.append(rest);
+      return in.size();
+    }
+    used += nl + 1;
+    const std::size_t line_bytes = partial_.size() + nl + 1;  // with what earlier feeds had
+    std::string_view line = rest.substr(0, nl);
+    if (!partial_.empty()) {
+      partial_.append(line);
+      line = partial_;
+    }
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    switch (state_) {
+      case State::kHead:
+        head_bytes_ += line_bytes;
+        if (head_bytes_ > kMaxHead) throw ParseError("response head larger than 100 KiB");
+        head_line(line);
+        if (state_ != State::kHead) {
+          partial_.clear();
+          return used;  // the caller looks at the head before the body
+        }
+        break;
+      case State::kChunkSize:
+        chunk_size_line(line);
+        break;
+      case State::kChunkDataEnd:
+        if (!line.empty()) throw ParseError("chunk not followed by CRLF");
+        state_ = State::kChunkSize;
+        break;
+      case State::kTrailers:
+        head_bytes_ += line_bytes;
+        if (head_bytes_ > kMaxHead) throw ParseError("trailer section larger than 100 KiB");
+        if (line.empty()) state_ = State::kDone;
+        break;
+      default:
+        break;
+    }
+    partial_.clear();
+  }
+  return used;
+}
+
+void ResponseParser::head_line(std::string_view line) {
+  if (!status_seen_) {
+    status_line(line);
+    return;
+  }
+  if (line.empty()) {
+    end_of_head();
+    return;
+  }
+  header_field(line);
+}
+
+void ResponseParser::status_line(std::string_view line) {
+  // "HTTP/1.1 200 OK"; the reason phrase may be empty or missing.
+  if (line.size() < 12 || !line.starts_with("HTTP/1.") || line[7] < '0' || line[7] > '9' ||
+      line[8] != ' ') {
+    throw ParseError("not an HTTP/1.x status line: " + std::string(line.substr(0, 64)));
+  }
+  int status = 0;
+  for (std::size_t i = 9; i < 12; ++i) {
+    if (line[i] < '0' || line[i] > '9') {
+      throw ParseError("malformed status code: " + std::string(line.substr(0, 64)));
+    }
+    status = status * 10 + (line[i] - '0');
+  }
+  if (line.size() > 12 && line[12] != ' ') {
+    throw ParseError("malformed status line: " + std::string(line.substr(0, 64)));
+  }
+  if (status < 100) throw ParseError("status code below 100: " + std::to_string(status));
+  minor_version_ = line[7] - '0';
+  status_ = status;
+  status_seen_ = true;
+}
+
+void ResponseParser::header_field(std::string_view line) {
+  if (line.front() == ' ' || line.front() == '\t') {
+    // Obsolete line folding: a continuation of the previous field's value.
+    if (headers_.empty()) throw ParseError("continuation line before any header field");
+    auto& value = headers_.back().second;
+    value.push_back(' ');
+    value.append(trim(line));
+    return;
+  }
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    throw ParseError("malformed header field: " + std::string(line.substr(0, 64)));
+  }
+  const std::string_view raw_name = line.substr(0, colon);
+  std::string name(raw_name);
+  for (char& c : name) {
+    if (c == ' ' || c == '\t') throw ParseError("whitespace in header field name");
+    c = lower_char(c);
+  }
+  const std::string_view value = trim(line.substr(colon + 1));
+  if (name == "content-length") {
+    // "n, n" repeated in one field is allowed; different values are an attack or a bug.
+    for_each_token(value, [&](std::string_view token) {
+      const std::uint64_t v = parse_decimal(token);
+      if (content_length_ && *content_length_ != v) {
+        throw ParseError("conflicting Content-Length values");
+      }
+      content_length_ = v;
+    });
+  } else if (name == "transfer-encoding") {
+    bool last_chunked = false;
+    for_each_token(value, [&](std::string_view token) {
+      last_chunked = iequals(token, "chunked");
+      if (!last_chunked) close_delimited_ = true;
+    });
+    if (last_chunked) {
+      chunked_ = true;
+      close_delimited_ = false;
+    }
+  } else if (name == "connection") {
+    for_each_token(value, [&](std::string_view token) {
+      if (iequals(token, "close")) connection_close_ = true;
+      if (iequals(token, "keep-alive")) connection_keep_alive_ = true;
+    });
+  }
+  headers_.emplace_back(std::move(name), std::string(value));
+}
+
+void ResponseParser::end_of_head() {
+  if (status_ == 101) throw ParseError("unexpected 101 Switching Protocols");
+  if (status_ < 200) {
+    // 100 Continue, 103 Early Hints...: informational, the real response follows.
+    status_seen_ = false;
+    headers_.clear();
+    content_length_.reset();
+    chunked_ = close_delimited_ = connection_close_ = connection_keep_alive_ = false;
+    return;
+  }
+  keep_alive_ =
+      minor_version_ == 0 ? connection_keep_alive_ && !connection_close_ : !connection_close_;
+  if (head_request_ || status_ == 204 || status_ == 304) {
+    state_ = State::kDone;
+  } else if (chunked_) {
+    state_ = State::kChunkSize;
+  } else if (close_delimited_ || !content_length_) {
+    state_ = State::kBodyUntilClose;
+    keep_alive_ = false;
+  } else {
+    remaining_ = *content_length_;
+    state_ = remaining_ == 0 ? State::kDone : State::kBodyLength;
+  }
+  head_bytes_ = 0;
+}
+
+void ResponseParser::chunk_size_line(std::string_view line) {
+  std::uint64_t size = 0;
+  std::size_t i = 0;
+  for (; i < line.size(); ++i) {
+    const char c = line[i];
+    int digit;
+    if (c >= '0' && c <= '9') {
+      digit = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      digit = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      digit = c - 'A' + 10;
+    } else {
+      break;
+    }
+    if (size > (1ull << 58)) throw ParseError("chunk size too large");
+    size = size * 16 + static_cast<std::uint64_t>(digit);
+  }
+  if (i == 0) throw ParseError("malformed chunk size line: " + std::string(line.substr(0, 64)));
+  const std::string_view ext = trim(line.substr(i));
+  if (!ext.empty() && ext.front() != ';') {
+    throw ParseError("malformed chunk size line: " + std::string(line.substr(0, 64)));
+  }
+  if (size == 0) {
+    state_ = State::kTrailers;
+  } else {
+    remaining_ = size;
+    state_ = State::kChunkData;
+  }
+}
+
+}  // namespace asyncfs::http::h1
