@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   clang        # the stack-depth check of Task is also built with clang
   nginx-light  # the HTTP tests run against a real nginx they start themselves
+  openssl      # the HTTPS tests make a throwaway CA and server certificate with its CLI
   python3      # the HTTP fault server (standard library only)
   curl         # a peer in the HTTP benchmarks
   "$@"
