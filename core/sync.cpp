@@ -42,6 +42,18 @@ void throw_sync_timeout(Duration timeout) {
   throw Timeout("", fmt::format("operation timed out after {} ms", ms));
 }
 
+SyncWaiter::~SyncWaiter() {
+  // Only reached with a keep-alive after a timeout (a caller that waited took it). As its
+  // last owner we may be on the filesystem's own IoThread, which cannot join itself: let a
+  // thread of its own drop it.
+  if (!keepalive || keepalive.use_count() != 1) return;
+  try {
+    std::thread([k = std::move(keepalive)]() mutable { k.reset(); }).detach();  // NOLINT
+  } catch (...) {
+    // No thread to be had: dropping it here is all that is left.
+  }
+}
+
 std::exception_ptr abandoned_error() {
   return std::make_exception_ptr(
       Cancelled("", "the IO thread shut down before the operation finished"));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "asyncfs/errors.hpp"
+#include "core/http/engine.hpp"
 
 namespace asyncfs::http {
 namespace {
@@ -122,6 +123,8 @@ bool retryable_error(const std::exception_ptr& error) noexcept {
   try {
     std::rethrow_exception(error);
   } catch (const Error& e) {
+    // A certificate that failed verification fails the same way next time.
+    if (e.kind() == ErrorKind::kNetwork && e.message() == kTlsFailure) return false;
     return e.kind() == ErrorKind::kNetwork || e.kind() == ErrorKind::kTimeout;
   } catch (...) {
     return false;

@@ -635,8 +635,14 @@ std::string cause_of(const Transfer& t) {
   switch (t.result) {
     case CURLE_OPERATION_TIMEDOUT:
       throw Timeout(url, "HTTP transfer timed out", std::move(details));
-    case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
+      // Also what curl says of a reply that is not HTTP at all ("Received HTTP/0.9 when not
+      // allowed"): the server's fault, not the URL's.
+      if (details.cause.find("HTTP/0.9") != std::string::npos) {
+        throw ProtocolError(url, "invalid HTTP response", std::move(details));
+      }
+      throw InvalidArgument(url, "bad URL", std::move(details));
+    case CURLE_URL_MALFORMAT:
     case CURLE_BAD_FUNCTION_ARGUMENT:
       throw InvalidArgument(url, "bad URL", std::move(details));
     case CURLE_TOO_MANY_REDIRECTS:
@@ -652,12 +658,13 @@ std::string cause_of(const Transfer& t) {
       throw NetworkError(url, "cannot resolve host", std::move(details));
     case CURLE_COULDNT_CONNECT:
       throw NetworkError(url, "cannot connect", std::move(details));
+    case CURLE_SSL_CACERT_BADFILE:
+      throw InvalidArgument(url, "cannot use the CA bundle (ca_path)", std::move(details));
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-      throw NetworkError(url, "TLS failure", std::move(details));
+      throw NetworkError(url, std::string(kTlsFailure), std::move(details));
     case CURLE_OUT_OF_MEMORY:
       throw std::bad_alloc();
     default:

@@ -24,6 +24,10 @@ namespace asyncfs::http {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+/// Message of the NetworkError for a failed TLS handshake or certificate check: permanent,
+/// so the http backend does not retry it.
+inline constexpr std::string_view kTlsFailure = "TLS failure";
+
 /// Transport settings shared by every request of a filesystem (parsed from its options).
 struct TransportOptions {
   std::chrono::milliseconds connect_timeout{30'000};

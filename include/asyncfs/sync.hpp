@@ -26,7 +26,14 @@ struct SyncWaiter {
   bool done = false;                   // guarded by mutex
   std::atomic<bool> done_flag{false};  // the same, for the lock-free spin before sleeping
   std::stop_source stop;
+  /// Taken by the caller with the result; still here only when the caller timed out (see
+  /// ~SyncWaiter).
   std::shared_ptr<const void> keepalive;
+
+  SyncWaiter() = default;
+  SyncWaiter(const SyncWaiter&) = delete;
+  SyncWaiter& operator=(const SyncWaiter&) = delete;
+  ~SyncWaiter();
 
   /// Waits for completion; false on timeout.
   bool wait(std::optional<Duration> timeout);
@@ -37,11 +44,10 @@ struct SyncState : SyncWaiter {
   Outcome<T> result;
   /// First completion wins (a root abandoned at shutdown may still finish later).
   void complete(Outcome<T> out) {
-    std::shared_ptr<const void> drop;
     std::lock_guard lock(mutex);
     if (done) return;
     result = std::move(out);
-    drop = std::move(keepalive);  // released after the lock, maybe on the loop thread
+    // The keep-alive stays: the waiting caller releases it on its own thread (see sync()).
     done = true;
     done_flag.store(true, std::memory_order_release);
     cv.notify_all();
@@ -99,10 +105,14 @@ T sync(IoThread& io, Task<T> task, std::optional<Duration> timeout = std::nullop
     detail::throw_sync_timeout(*timeout);
   }
   // Taken out under the lock so this thread alone owns the value or exception from here on.
+  // The keep-alive too: released here, the last reference to a filesystem (and so maybe to
+  // its own IoThread) never drops on the loop thread behind the caller's back.
   Outcome<T> out;
+  std::shared_ptr<const void> keep;
   {
     std::lock_guard lock(state->mutex);
     out = std::move(state->result);
+    keep = std::move(state->keepalive);
   }
   if constexpr (std::is_void_v<T>) {
     out.value();

@@ -14,6 +14,7 @@
 
 #include "asyncfs/backends/http.hpp"
 #include "conformance/conformance.hpp"
+#include "support/http_transport.hpp"
 #include "support/nginx_server.hpp"
 
 namespace asyncfs::conformance {
@@ -45,6 +46,7 @@ class HttpFixture : public BackendFixture {
     opts.retry_backoff = std::chrono::milliseconds(10);
     // Small blocks, so file reads really go through several ranged requests.
     opts.block_size = 4096;
+    opts.transport = asyncfs::testing::test_http_transport();
     return http::make_filesystem(std::move(opts));
   }
   /// "http://127.0.0.1:port/conf-x/a/b" -> "conf-x/a/b"

@@ -1,5 +1,7 @@
-// The curl-multi engine against real servers: nginx (well-behaved, keep-alive, WebDAV PUT and
-// DELETE) and fault_server.py (truncation, resets, slow drip, redirects across hosts).
+// The HTTP engine against real servers: nginx (well-behaved, keep-alive, WebDAV PUT and
+// DELETE) and fault_server.py (truncation, resets, slow drip, redirects across hosts). Every
+// test runs twice: GET/HEAD through the native HTTP/1.1 client ("native") and everything
+// through libcurl ("curl").
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -59,9 +61,22 @@ Task<Response> do_fetch(IoThread* io, Request rq, TransportOptions op) {
 
 Task<Engine*> engine_of(IoThread* io) { co_return &Engine::of(*io); }
 
-class HttpEngineTest : public ::testing::Test {
+TransportOptions transport(bool native) {
+  TransportOptions op;
+  op.native_http1 = native;
+  return op;
+}
+
+std::string transport_name(const ::testing::TestParamInfo<bool>& info) {
+  return info.param ? "native" : "curl";
+}
+
+class HttpEngineTest : public ::testing::TestWithParam<bool> {
  protected:
-  Response fetch(Request rq, TransportOptions op = {}) {
+  /// Default options of the transport under test.
+  TransportOptions opts() const { return transport(GetParam()); }
+  Response fetch(Request rq) { return fetch(std::move(rq), opts()); }
+  Response fetch(Request rq, TransportOptions op) {
     return run(io_, do_fetch(&io_, std::move(rq), std::move(op)));
   }
   Engine& engine() { return *run(io_, engine_of(&io_)); }
@@ -79,7 +94,7 @@ class HttpEngineTest : public ::testing::Test {
   IoThread io_{"http-engine-test"};
 };
 
-TEST_F(HttpEngineTest, GetHeadPutDeleteAgainstNginx) {
+TEST_P(HttpEngineTest, GetHeadPutDeleteAgainstNginx) {
   NginxServer& nginx = NginxServer::shared();
   nginx.write("engine/crud/a.txt", "hello engine");
 
@@ -115,7 +130,7 @@ TEST_F(HttpEngineTest, GetHeadPutDeleteAgainstNginx) {
   EXPECT_EQ(r.status, 404);
 }
 
-TEST_F(HttpEngineTest, PutStreamsFromLocalFile) {
+TEST_P(HttpEngineTest, PutStreamsFromLocalFile) {
   NginxServer& nginx = NginxServer::shared();
   asyncfs::testing::TempDir tmp;
   const std::string data = pattern(3 * 1024 * 1024 + 17);
@@ -163,7 +178,7 @@ TEST_F(HttpEngineTest, PutStreamsFromLocalFile) {
   EXPECT_THROW(fetch(std::move(missing)), NotFound);
 }
 
-TEST_F(HttpEngineTest, PostBodyAndHeadersReachTheServer) {
+TEST_P(HttpEngineTest, PostBodyAndHeadersReachTheServer) {
   FaultServer& faults = FaultServer::shared();
   Request post = get(faults.url("echo/post"));
   post.method = "POST";
@@ -179,7 +194,7 @@ TEST_F(HttpEngineTest, PostBodyAndHeadersReachTheServer) {
   EXPECT_EQ(r.body.find("\"expect\""), std::string::npos) << r.body;
 }
 
-TEST_F(HttpEngineTest, StatusesPassThrough) {
+TEST_P(HttpEngineTest, StatusesPassThrough) {
   FaultServer& faults = FaultServer::shared();
   Response r = fetch(get(faults.url("status/503?retry_after=7")));
   EXPECT_EQ(r.status, 503);
@@ -189,7 +204,7 @@ TEST_F(HttpEngineTest, StatusesPassThrough) {
   EXPECT_EQ(r.body, "status 404\n");
 }
 
-TEST_F(HttpEngineTest, ThousandConcurrentGetsReuseConnections) {
+TEST_P(HttpEngineTest, ThousandConcurrentGetsReuseConnections) {
   NginxServer& nginx = NginxServer::shared();
   constexpr std::size_t kN = 1000;
   for (std::size_t i = 0; i < 10; ++i) {
@@ -198,9 +213,9 @@ TEST_F(HttpEngineTest, ThousandConcurrentGetsReuseConnections) {
   Engine& e = engine();
   const std::uint64_t before = e.connections_opened();
   IoThread* io = &io_;
-  auto make = [io, &nginx](std::size_t i) {
+  auto make = [io, &nginx, op = opts()](std::size_t i) {
     Request rq = get(nginx.url("engine/many/f" + std::to_string(i % 10)));
-    return do_fetch(io, std::move(rq), TransportOptions{});
+    return do_fetch(io, std::move(rq), op);
   };
   GatherOptions opts;
   opts.batch_size = 64;
@@ -217,7 +232,7 @@ TEST_F(HttpEngineTest, ThousandConcurrentGetsReuseConnections) {
   EXPECT_EQ(e.active_transfers(), 0u);
 }
 
-TEST_F(HttpEngineTest, SinkStreamsLargeBodyWithBoundedChunks) {
+TEST_P(HttpEngineTest, SinkStreamsLargeBodyWithBoundedChunks) {
   NginxServer& nginx = NginxServer::shared();
   constexpr std::size_t kSize = 64u << 20;
   nginx.write("engine/big/.keep", "");
@@ -249,7 +264,7 @@ TEST_F(HttpEngineTest, SinkStreamsLargeBodyWithBoundedChunks) {
   EXPECT_GT(stats->chunks, 64u);
 }
 
-TEST_F(HttpEngineTest, SinkCanAbort) {
+TEST_P(HttpEngineTest, SinkCanAbort) {
   FaultServer& faults = FaultServer::shared();
   Request rq = get(faults.url("file/x?size=200000"));
   rq.sink.on_data = [](std::string_view) { return false; };
@@ -257,7 +272,7 @@ TEST_F(HttpEngineTest, SinkCanAbort) {
   EXPECT_TRUE(wait_idle());
 }
 
-TEST_F(HttpEngineTest, MaxBytesThrowsTooLarge) {
+TEST_P(HttpEngineTest, MaxBytesThrowsTooLarge) {
   FaultServer& faults = FaultServer::shared();
   Request rq = get(faults.url("file/x?size=100000"));
   rq.sink.max_bytes = 1000;
@@ -272,27 +287,27 @@ TEST_F(HttpEngineTest, MaxBytesThrowsTooLarge) {
   EXPECT_EQ(fetch(std::move(fits)).body, pattern(1000));
 }
 
-TEST_F(HttpEngineTest, CancelFromAnotherThreadRemovesTransfer) {
+TEST_P(HttpEngineTest, CancelFromAnotherThreadRemovesTransfer) {
   FaultServer& faults = FaultServer::shared();
   Engine& e = engine();
   Request rq = get(faults.url("slow?size=200&interval_ms=100"));
   const auto start = std::chrono::steady_clock::now();
   // sync() times out on this thread and requests stop; the loop removes the transfer.
-  EXPECT_THROW(sync(io_, do_fetch(&io_, std::move(rq), TransportOptions{}), 300ms), Timeout);
+  EXPECT_THROW(sync(io_, do_fetch(&io_, std::move(rq), opts()), 300ms), Timeout);
   EXPECT_TRUE(wait_idle(5s)) << e.active_transfers();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   // The engine keeps working afterwards.
   EXPECT_EQ(fetch(get(faults.url("file/after-cancel?size=10"))).body, pattern(10));
 }
 
-TEST_F(HttpEngineTest, CancelledBeforeStartNeverTouchesTheNetwork) {
+TEST_P(HttpEngineTest, CancelledBeforeStartNeverTouchesTheNetwork) {
   FaultServer& faults = FaultServer::shared();
   std::stop_source stop;
   stop.request_stop();
   auto state = std::make_shared<std::atomic<int>>(0);
   IoThread* io = &io_;
   Request rq = get(faults.url("file/never"));
-  auto task = do_fetch(io, std::move(rq), TransportOptions{});
+  auto task = do_fetch(io, std::move(rq), opts());
   std::promise<Outcome<Response>> done;
   auto fut = done.get_future();
   io_.post([io, t = std::make_shared<Task<Response>>(std::move(task)), &done,
@@ -304,7 +319,9 @@ TEST_F(HttpEngineTest, CancelledBeforeStartNeverTouchesTheNetwork) {
   EXPECT_THROW(std::move(out).value(), Cancelled);
 }
 
-TEST(HttpEngineShutdown, ShutdownWithTransfersInFlight) {
+class HttpEngineShutdown : public ::testing::TestWithParam<bool> {};
+
+TEST_P(HttpEngineShutdown, ShutdownWithTransfersInFlight) {
   FaultServer& faults = FaultServer::shared();
   auto io = std::make_unique<IoThread>("http-shutdown");
   constexpr int kN = 8;
@@ -315,7 +332,7 @@ TEST(HttpEngineShutdown, ShutdownWithTransfersInFlight) {
     callers.emplace_back([&, i] {
       Request rq = get(faults.url("slow?size=300&interval_ms=100&n=" + std::to_string(i)));
       try {
-        sync(*io, do_fetch(io.get(), std::move(rq), TransportOptions{}));
+        sync(*io, do_fetch(io.get(), std::move(rq), transport(GetParam())));
       } catch (const Cancelled&) {
         ++cancelled;
       } catch (...) {
@@ -351,9 +368,9 @@ struct Shielded {
   std::coroutine_handle<promise_type> h;
 };
 
-Shielded shielded_fetch(IoThread* io, std::string url, std::atomic<int>* resumed) {
+Shielded shielded_fetch(IoThread* io, std::string url, std::atomic<int>* resumed, bool native) {
   try {
-    auto t = do_fetch(io, get(url), TransportOptions{});
+    auto t = do_fetch(io, get(url), transport(native));
     co_await std::move(t);
   } catch (...) {
   }
@@ -367,23 +384,25 @@ struct Forever {
 };
 
 /// Starts a shielded transfer, then never finishes: shutdown abandons this root.
-Task<void> stubborn(IoThread* io, std::string url, Shielded* out, std::atomic<int>* resumed) {
-  *out = shielded_fetch(io, url, resumed);
+Task<void> stubborn(IoThread* io, std::string url, Shielded* out, std::atomic<int>* resumed,
+                    bool native) {
+  *out = shielded_fetch(io, url, resumed, native);
   out->h.resume();
   Forever forever;
   co_await forever;
 }
 
-TEST(HttpEngineShutdown, AbandonedTransfersAreDetachedWithoutResuming) {
+TEST_P(HttpEngineShutdown, AbandonedTransfersAreDetachedWithoutResuming) {
   FaultServer& faults = FaultServer::shared();
   auto io = std::make_unique<IoThread>("http-abandon");
   IoThread* iop = io.get();
   const std::string url = faults.url("slow?size=300&interval_ms=100&abandon=1");
+  const bool native = GetParam();
   Shielded shielded;
   std::atomic<int> resumed{0};
   std::thread caller([&] {
     try {
-      sync(*iop, stubborn(iop, url, &shielded, &resumed));
+      sync(*iop, stubborn(iop, url, &shielded, &resumed, native));
     } catch (...) {
     }
   });
@@ -400,7 +419,55 @@ TEST(HttpEngineShutdown, AbandonedTransfersAreDetachedWithoutResuming) {
   shielded.h.destroy();
 }
 
-TEST_F(HttpEngineTest, ConnectionRefusedIsNetworkError) {
+TEST_P(HttpEngineTest, PerHostCapQueuesRequests) {
+  NginxServer& nginx = NginxServer::shared();
+  nginx.write("engine/cap/f", "capped");
+  Engine& e = engine();
+  const std::uint64_t before = e.connections_opened();
+  TransportOptions op = opts();
+  op.max_host_connections = 2;
+  IoThread* io = &io_;
+  auto make = [io, &nginx, op](std::size_t) {
+    return do_fetch(io, get(nginx.url("engine/cap/f")), op);
+  };
+  GatherOptions g;
+  g.batch_size = 32;
+  auto results = run(io_, gather<Response>(200, make, g));
+  for (auto& r : results) {
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r.value().body, "capped");
+  }
+  EXPECT_LE(e.connections_opened() - before, 2u);
+  EXPECT_TRUE(wait_idle());
+}
+
+TEST_P(HttpEngineTest, DeadKeepAliveConnectionIsRetriedOnANewOne) {
+  FaultServer& faults = FaultServer::shared();
+  Engine& e = engine();
+  const std::uint64_t before = e.connections_opened();
+  // The second request goes out on the kept-alive connection the server is about to reset;
+  // it must be re-sent on a new connection instead of failing.
+  Response a = fetch(get(faults.url("keepalive-drop?n=1")));
+  Response b = fetch(get(faults.url("keepalive-drop?n=2")));
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body, "kept-alive n=1\n");
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(b.body, "kept-alive n=2\n");
+  EXPECT_EQ(e.connections_opened() - before, 2u);
+}
+
+TEST_P(HttpEngineTest, GarbageResponseIsAProtocolErrorNamingTheUrl) {
+  FaultServer& faults = FaultServer::shared();
+  const std::string url = faults.url("garbage");
+  try {
+    fetch(get(url));
+    ADD_FAILURE() << "no exception";
+  } catch (const ProtocolError& e) {
+    EXPECT_EQ(e.path(), url);
+  }
+}
+
+TEST_P(HttpEngineTest, ConnectionRefusedIsNetworkError) {
   // A port that was just free: bind, read it, close.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -420,33 +487,33 @@ TEST_F(HttpEngineTest, ConnectionRefusedIsNetworkError) {
   }
 }
 
-TEST_F(HttpEngineTest, TruncatedAndResetBodiesAreNetworkErrors) {
+TEST_P(HttpEngineTest, TruncatedAndResetBodiesAreNetworkErrors) {
   FaultServer& faults = FaultServer::shared();
   EXPECT_THROW(fetch(get(faults.url("truncated?size=10000&send=5000"))), NetworkError);
   EXPECT_THROW(fetch(get(faults.url("reset?size=100000&after=50000"))), NetworkError);
   EXPECT_EQ(engine().active_transfers(), 0u);
 }
 
-TEST_F(HttpEngineTest, LowSpeedIsTimeout) {
+TEST_P(HttpEngineTest, LowSpeedIsTimeout) {
   FaultServer& faults = FaultServer::shared();
-  TransportOptions op;
+  TransportOptions op = opts();
   op.low_speed_limit = 1000;
   op.low_speed_time = 1s;
   const auto start = std::chrono::steady_clock::now();
   EXPECT_THROW(fetch(get(faults.url("slow?size=100&interval_ms=500")), op), Timeout);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
 
-  TransportOptions total;
+  TransportOptions total = opts();
   total.total_timeout = 300ms;
   EXPECT_THROW(fetch(get(faults.url("slow-headers?delay_ms=3000")), total), Timeout);
 }
 
-TEST_F(HttpEngineTest, InvalidUrlsAreInvalidArgument) {
+TEST_P(HttpEngineTest, InvalidUrlsAreInvalidArgument) {
   EXPECT_THROW(fetch(get("ftp://127.0.0.1/x")), InvalidArgument);
   EXPECT_THROW(fetch(get("http://[::1/x")), InvalidArgument);
 }
 
-TEST_F(HttpEngineTest, RedirectsAreFollowed) {
+TEST_P(HttpEngineTest, RedirectsAreFollowed) {
   FaultServer& faults = FaultServer::shared();
   Response r = fetch(get(faults.url("redirect-chain/3/headers?X-Final=yes")));
   EXPECT_EQ(r.status, 200);
@@ -461,12 +528,12 @@ TEST_F(HttpEngineTest, RedirectsAreFollowed) {
   EXPECT_EQ(r.status, 301);
   EXPECT_EQ(r.header("location").value_or(""), "/file/t");
 
-  TransportOptions op;
+  TransportOptions op = opts();
   op.max_redirects = 3;
   EXPECT_THROW(fetch(get(faults.url("loop/a")), op), ProtocolError);
 }
 
-TEST_F(HttpEngineTest, CrossHostRedirectDropsAuthorization) {
+TEST_P(HttpEngineTest, CrossHostRedirectDropsAuthorization) {
   FaultServer& faults = FaultServer::shared();
   Request same = get(faults.url("redirect/302/echo/same"));
   same.headers.emplace_back("Authorization", "Bearer secret-token");
@@ -516,7 +583,7 @@ TEST_F(HttpEngineTest, CrossHostRedirectDropsAuthorization) {
   EXPECT_NE(r.body.find("\"method\": \"GET\""), std::string::npos) << r.body;
   EXPECT_EQ(r.effective_url, faults.url("echo/after-post"));
 
-  TransportOptions op;
+  TransportOptions op = opts();
   op.max_redirects = 2;
   Request loop = get(faults.url("loop/a"));
   loop.method = "PUT";
@@ -525,7 +592,7 @@ TEST_F(HttpEngineTest, CrossHostRedirectDropsAuthorization) {
   EXPECT_THROW(fetch(std::move(loop), op), ProtocolError);
 }
 
-TEST_F(HttpEngineTest, AcceptEncodingDecodes) {
+TEST_P(HttpEngineTest, AcceptEncodingDecodes) {
   FaultServer& faults = FaultServer::shared();
   // libcurl sends the encodings asked for and decodes what comes back.
   TransportOptions curl_only;
@@ -536,15 +603,16 @@ TEST_F(HttpEngineTest, AcceptEncodingDecodes) {
   EXPECT_EQ(r.header("content-encoding").value_or(""), "gzip");
   EXPECT_EQ(r.body, pattern(5000));
   // The native client asks for identity, so a server that honours it sends the plain body.
+  const TransportOptions native = transport(true);
   rq = get(faults.url("gzip?size=5000&respect_ae=1"));
   rq.accept_encoding = "gzip";
-  r = fetch(std::move(rq));
+  r = fetch(std::move(rq), native);
   EXPECT_FALSE(r.header("content-encoding").has_value());
   EXPECT_EQ(r.body, pattern(5000));
   // A server compressing regardless: the request moves to libcurl, which decodes.
   rq = get(faults.url("gzip?size=5000"));
   rq.accept_encoding = "gzip";
-  r = fetch(std::move(rq));
+  r = fetch(std::move(rq), native);
   EXPECT_EQ(r.header("content-encoding").value_or(""), "gzip");
   EXPECT_EQ(r.body, pattern(5000));
   // Nothing asked: identity on the wire, so no decoding and no surprise.
@@ -552,6 +620,9 @@ TEST_F(HttpEngineTest, AcceptEncodingDecodes) {
   EXPECT_FALSE(r.header("content-encoding").has_value());
   EXPECT_EQ(r.body, pattern(5000));
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, HttpEngineTest, ::testing::Bool(), transport_name);
+INSTANTIATE_TEST_SUITE_P(Transports, HttpEngineShutdown, ::testing::Bool(), transport_name);
 
 }  // namespace
 }  // namespace asyncfs::http

@@ -39,6 +39,7 @@
 #include "asyncfs/backends/http.hpp"
 #include "support/co_test.hpp"
 #include "support/fault_server.hpp"
+#include "support/http_transport.hpp"
 #include "support/nginx_server.hpp"
 #include "support/temp_dir.hpp"
 
@@ -67,7 +68,9 @@ std::string pattern(std::size_t n) {
 }
 
 std::shared_ptr<AsyncFileSystem> make_fs(Options extra = {}) {
-  Options opts{{"retry_backoff", "0.01"}, {"retry_max_wait", "2"}};
+  Options opts{{"retry_backoff", "0.01"},
+               {"retry_max_wait", "2"},
+               {"transport", asyncfs::testing::test_http_transport()}};
   opts = extra.merged_over(opts);
   return http::make_filesystem(http::HttpOptions::from(std::move(opts), nullptr));
 }

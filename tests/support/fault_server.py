@@ -36,6 +36,9 @@ with 206/Content-Range, and answers 416 with `Content-Range: bytes */size` when 
     /truncated[?size=N&send=M]     Content-Length N (default DATA size) but only M bytes
                                    (default N/2), then a clean close (FIN)
     /reset[?size=N&after=M]        Content-Length N, M bytes (default N/2), then TCP RST
+    /keepalive-drop[?pause_ms=N]   a keep-alive 200, then RST after N ms (default 150) without
+                                   reading the next request
+    /garbage                       a line that is not HTTP, then close
     /huge-length[?length=L]        Content-Length L (default 10^15) on a 10-byte body, then close;
                                    HEAD gives the same Content-Length
     /slow[?size=N&interval_ms=X&max_ms=T]   Content-Length N (default 20), one byte every X ms
@@ -462,6 +465,22 @@ class Handler(BaseHTTPRequestHandler):
         self.send_entity(gzip.compress(body, mtime=0), ranges=False,
                          headers=[("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")])
 
+    def r_keepalive_drop(self, rest):
+        """A complete keep-alive response, then the server drops the connection after a pause
+        without reading more: a client's next request on it (sent meanwhile) is lost, as with
+        a server whose idle timeout fires just as the request arrives."""
+        self.simple(200, "kept-alive %s\n" % (self.parsed.query or ""))
+        self.wfile.flush()
+        time.sleep(self.qint("pause_ms", 150) / 1000.0)
+        self.abort_connection(rst=True)
+
+    def r_garbage(self, rest):
+        """Not HTTP at all: a line of text, then close."""
+        self.close_connection = True
+        self.wfile.write(b"this is not an HTTP response\r\n\r\n")
+        self.wfile.flush()
+        self.abort_connection(rst=False)
+
     def r_truncated(self, rest):
         n = self.qint("size", len(DATA))
         m = min(n, self.qint("send", n // 2))
@@ -749,6 +768,8 @@ ROUTES = [
     ("/norange", Handler.r_norange),
     ("/gzip", Handler.r_gzip),
     ("/truncated", Handler.r_truncated),
+    ("/keepalive-drop", Handler.r_keepalive_drop),
+    ("/garbage", Handler.r_garbage),
     ("/reset", Handler.r_reset),
     ("/huge-length", Handler.r_huge_length),
     ("/slow-headers", Handler.r_slow_headers),

@@ -297,5 +297,22 @@ TEST(MemoryFs, OpenReadAndWrite) {
   r.close();
 }
 
+TEST(MemoryFs, OwnerOfItsIoThreadCanBeDroppedRightAfterABlockingCall) {
+  // The filesystem is the IoThread's last owner. Its final reference must never drop on the
+  // loop thread (an IoThread cannot join itself: that was std::terminate), whichever thread
+  // finishes the call last.
+  for (int i = 0; i < 200; ++i) {
+    auto io = std::make_shared<IoThread>("unit-mem-own");
+    auto fs = memory::make_filesystem(memory::MemoryOptions::from({}, std::move(io)));
+    fs->pipe_file("/unit-own/k", "v");
+    EXPECT_EQ(fs->cat_file("/unit-own/k"), "v");
+    fs.reset();
+  }
+  // A temporary owner, dropped at the end of the full expression.
+  EXPECT_FALSE(memory::make_filesystem(
+                   memory::MemoryOptions::from({}, std::make_shared<IoThread>("unit-mem-temp")))
+                   ->exists("/unit-own/none"));
+}
+
 }  // namespace
 }  // namespace asyncfs
