@@ -5,6 +5,8 @@ Run it through scripts/bench_http.sh (installs the packages, builds the Release 
 
     /usr/bin/python3 bench/http/run_bench.py --asyncfs build-release/cli/asyncfs
     /usr/bin/python3 bench/http/run_bench.py --clients curl,fsspec --scale 0.05 --rounds 3
+    /usr/bin/python3 bench/http/run_bench.py --clients curl,libcurl-floor \
+        --results-md /tmp/floor.md --json /tmp/floor.json --plot /tmp/floor.png
 
 What it does:
   * generates the data sets in a temporary directory (10,000 x 4 KiB, 1,000 x 64 KiB, one
@@ -18,7 +20,14 @@ What it does:
     os.wait4() rusage of the child; plus the nginx CPU and the CPU used by everything else on
     the machine during the run (from /proc), as a noise indicator,
   * reports medians over the rounds; ratios to curl are taken within each round, then the median,
-  * writes bench/RESULTS.md, bench/http/results.png and the raw data bench/http/results.json.
+  * writes bench/RESULTS.md, bench/http/results.png and the raw data bench/http/results.json
+    (or the paths given by --results-md, --plot, --json).
+
+Clients: asyncfs (the CLI), curl (the reference), fsspec, and libcurl-floor, the leanest
+possible libcurl client (bench/http/libcurl_floor.cpp, built by scripts/bench_http.sh; in the
+default client list when its binary exists): it shows the CPU floor of any libcurl-based design.
+libcurl-floor drives libcurl with curl_multi_poll/curl_multi_perform like the curl CLI;
+libcurl-floor-epoll with curl_multi_socket_action on epoll, like an event loop (asyncfs on libuv).
 
 Only the Python standard library and matplotlib (for the plot) are used.
 """
@@ -206,7 +215,7 @@ def run_child(argv, env, stdout_path, stderr_path, timeout, server_pids=()):
 
 
 def parse_summary(out):
-    """files=N bytes=B seconds=T (asyncfs cat --discard, fsspec_client.py) -> dict."""
+    """files=N bytes=B seconds=T (asyncfs cat --discard, fsspec_client.py, libcurl_floor) -> dict."""
     for line in out.splitlines():
         parts = dict(p.split("=", 1) for p in line.split() if "=" in p)
         if {"files", "bytes", "seconds"} <= parts.keys():
@@ -379,13 +388,19 @@ def urls_for(base, sc):
 # ----------------------------------------------------------------------------------------------
 
 
+FLOOR_CLIENTS = ("libcurl-floor", "libcurl-floor-epoll")
+CLIENT_BASES = ("asyncfs", "curl", "fsspec") + FLOOR_CLIENTS
+
+
 class Client:
-    """A client variant: name is 'asyncfs', 'asyncfs:256', 'curl', 'fsspec', 'fsspec:128'..."""
+    """A client variant: name is 'asyncfs', 'asyncfs:256', 'curl', 'fsspec', 'fsspec:128',
+    'libcurl-floor', 'libcurl-floor:32', 'libcurl-floor-epoll'... (the number: batch size, or
+    transfers in parallel for libcurl-floor)."""
 
     def __init__(self, spec, default_batch):
         base, _, batch = spec.partition(":")
-        if base not in ("asyncfs", "curl", "fsspec"):
-            raise SystemExit(f"run_bench: unknown client {spec!r}")
+        if base not in CLIENT_BASES:
+            raise SystemExit(f"run_bench: unknown client {spec!r} (known: {', '.join(CLIENT_BASES)})")
         self.base = base
         self.batch = int(batch) if batch else default_batch
         self.explicit_batch = bool(batch)
@@ -396,9 +411,18 @@ class Client:
             return self.base
         if self.base == "curl":
             return "curl (--parallel-max 64)"
+        if self.base in FLOOR_CLIENTS:
+            return f"{self.base} ({self.batch} parallel)"
         return f"{self.base} (batch {self.batch})"
 
+    @property
+    def floor(self):
+        return self.base in FLOOR_CLIENTS
+
     def applies(self, sc):
+        # libcurl-floor only reads and drops: bulk reads and the cat (into memory) scenario.
+        if self.floor and sc["kind"] == "get":
+            return False
         # Batch variants only differ for bulk reads; single-file scenarios run the plain client.
         return sc["kind"] == "bulk" or not self.explicit_batch
 
@@ -407,6 +431,11 @@ def build_command(client, sc, ctx, verify=False):
     """(argv, check) for one run; check(result) -> error string or None."""
     a = ctx
     expected_bytes = sc["count"] * sc["size"]
+    if client.floor:       # bulk and cat: the URL list, streamed and dropped
+        argv = [a.libcurl_floor, sc["list"], str(client.batch)]
+        if client.base == "libcurl-floor-epoll":
+            argv += ["--driver", "epoll"]
+        return argv, summary_check(sc)
     if sc["kind"] == "bulk":
         if client.base == "asyncfs":
             argv = [a.asyncfs, "--no-progress", "cat", "--from-list", sc["list"], "--discard",
@@ -617,6 +646,13 @@ def fmt(v, nd=2):
     return f"{v:.{nd}f}"
 
 
+def rel(path):
+    """path relative to the repository when inside it (for the report), else absolute."""
+    path = os.path.abspath(path)
+    r = os.path.relpath(path, REPO)
+    return path if r.startswith("..") else r
+
+
 def render_markdown(info, args, scenarios, clients, stats, runs, unavailable, commands, elapsed):
     L = []
     scaled = args.scale != 1.0
@@ -625,8 +661,8 @@ def render_markdown(info, args, scenarios, clients, stats, runs, unavailable, co
     cmd = " ".join(["bench/http/run_bench.py"] + [a if a and " " not in a else repr(a) for a in sys.argv[1:]])
     L.append(f"Generated by `{cmd}` (normally run through `scripts/bench_http.sh`) on {info['date']}; "
              f"{args.rounds} timed rounds (interleaved) after {args.warmup} warm-up round(s), "
-             f"took {elapsed / 60:.1f} min. Raw data: `bench/http/results.json`; plot: "
-             f"`bench/http/results.png`.")
+             f"took {elapsed / 60:.1f} min. Raw data: `{rel(args.json)}`; plot: "
+             f"`{rel(args.plot)}`.")
     if scaled:
         L.append("")
         L.append(f"**Scaled run (`--scale {args.scale}`)**: data sets are smaller than the issue's; "
@@ -652,6 +688,8 @@ def render_markdown(info, args, scenarios, clients, stats, runs, unavailable, co
     L.append(f"- python3-fsspec {v.get('python3-fsspec')}, python3-aiohttp {v.get('python3-aiohttp')}, "
              f"libcurl4 {v.get('libcurl4')}, libuv1 {v.get('libuv1')}")
     L.append(f"- asyncfs commit {info['asyncfs_commit']}, Release build (`{args.asyncfs}`)")
+    if any(c.floor for c in clients):
+        L.append(f"- libcurl-floor: `{args.libcurl_floor}` (bench/http/libcurl_floor.cpp, same build)")
     L.append("")
     L.append("## Results (medians over the rounds)")
     L.append("")
@@ -692,7 +730,7 @@ def render_markdown(info, args, scenarios, clients, stats, runs, unavailable, co
     if inner:
         L.append("")
         L.append("Time the clients report themselves (fetching only, without process start-up; "
-                 "asyncfs `seconds=`, fsspec after its imports), median s: " +
+                 "asyncfs and libcurl-floor `seconds=`, fsspec after its imports), median s: " +
                  "; ".join(f"{sname}/{c.name} {st['inner_seconds']:.3f}" for sname, c, st in inner) + ".")
     if "noop" in commands:
         L.append("")
@@ -757,6 +795,15 @@ def render_markdown(info, args, scenarios, clients, stats, runs, unavailable, co
              "aiohttp's default connection pool (100 per session) is above the batch size.")
     L.append("- curl `--parallel` starts the first transfer alone and adds the others once it knows "
              "whether it can multiplex (HTTP/1.1 here), opening up to 64 keep-alive connections.")
+    if any(c.floor for c in clients):
+        L.append("- libcurl-floor (bench/http/libcurl_floor.cpp) is the leanest libcurl client, as a "
+                 "CPU floor for any libcurl-based design: one multi handle, PARALLEL reused easy "
+                 "handles that only get a new CURLOPT_URL per transfer, a write callback that counts "
+                 "and drops, no event-loop library; `libcurl-floor` drives it with "
+                 "curl_multi_poll/curl_multi_perform (like the curl CLI), `libcurl-floor-epoll` with "
+                 "curl_multi_socket_action on epoll (like an event loop). Checked by its `files= "
+                 "bytes=` line (it also exits non-zero on any error or status other than 200). It "
+                 "does not run *get*; for *cat* it streams the body and drops it, like curl.")
     L.append("- nginx serves from the page cache (the data were just written); its CPU is shown "
              "because with 2 cores shared by client and server, a client that keeps the server "
              "busier (and itself more efficient) can be limited by the server.")
@@ -776,7 +823,8 @@ def make_plot(path, scenarios, clients, stats, scaled):
     shown = [c for c in clients if any((s, c.name) in stats for s in snames)]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 5.5))
     width = 0.8 / max(1, len(shown))
-    colors = {"asyncfs": ["#1f77b4", "#6baed6", "#08519c"], "curl": ["#7f7f7f"], "fsspec": ["#ff7f0e", "#fdae6b"]}
+    colors = {"asyncfs": ["#1f77b4", "#6baed6", "#08519c"], "curl": ["#7f7f7f"], "fsspec": ["#ff7f0e", "#fdae6b"],
+              "libcurl-floor": ["#2ca02c", "#98df8a"], "libcurl-floor-epoll": ["#17becf", "#9edae5"]}
     used = {}
     for i, c in enumerate(shown):
         col = colors[c.base][used.get(c.base, 0) % len(colors[c.base])]
@@ -834,10 +882,14 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--asyncfs", default=os.path.join(REPO, "build-release", "cli", "asyncfs"))
     p.add_argument("--curl", default="/usr/bin/curl")
+    p.add_argument("--libcurl-floor", default=os.path.join(REPO, "build-release", "bench", "libcurl_floor"),
+                   help="the built bench/http/libcurl_floor.cpp (target libcurl_floor)")
     p.add_argument("--nginx", default="/usr/sbin/nginx")
     p.add_argument("--python", default="/usr/bin/python3", help="runs the fsspec client")
-    p.add_argument("--clients", default="asyncfs,asyncfs:256,curl,fsspec",
-                   help="comma list of asyncfs[:BATCH], curl, fsspec[:BATCH] (curl is the reference)")
+    p.add_argument("--clients", default=None,
+                   help="comma list of asyncfs[:BATCH], curl, fsspec[:BATCH], libcurl-floor[:PARALLEL], "
+                        "libcurl-floor-epoll[:PARALLEL] (curl is the reference; default: "
+                        "asyncfs,asyncfs:256,curl,fsspec plus libcurl-floor when --libcurl-floor exists)")
     p.add_argument("--batch", type=int, default=64, help="default batch size of asyncfs and fsspec")
     p.add_argument("--scenarios", default=",".join(SCENARIO_ORDER))
     p.add_argument("--scale", type=float, default=1.0)
@@ -856,6 +908,11 @@ def main():
                    help="fail instead of reporting 'not yet measured' when asyncfs http does not work")
     args = p.parse_args()
     args.asyncfs = os.path.abspath(args.asyncfs)
+    args.libcurl_floor = os.path.abspath(args.libcurl_floor)
+    if args.clients is None:
+        args.clients = "asyncfs,asyncfs:256,curl,fsspec"
+        if os.access(args.libcurl_floor, os.X_OK):
+            args.clients += ",libcurl-floor"
     args.fsspec_client = os.path.join(HERE, "fsspec_client.py")
     if "curl" not in args.clients.split(","):
         raise SystemExit("run_bench: curl is the reference and must be among --clients")
@@ -895,10 +952,10 @@ def main():
         print(f"run_bench: nginx pid {nginx.proc.pid} on {base}", file=sys.stderr)
         for sname, sc in scenarios.items():
             sc["urls"] = urls_for(base, sc)
+            sc["list"] = os.path.join(work, f"{sname}.list")
+            with open(sc["list"], "w") as f:
+                f.write("\n".join(sc["urls"]) + "\n")
             if sc["kind"] == "bulk":
-                sc["list"] = os.path.join(work, f"{sname}.list")
-                with open(sc["list"], "w") as f:
-                    f.write("\n".join(sc["urls"]) + "\n")
                 sc["curl_config"] = os.path.join(work, f"{sname}.curl")
                 with open(sc["curl_config"], "w") as f:
                     for u in sc["urls"]:
@@ -925,13 +982,36 @@ def main():
                 unavailable["asyncfs"] = why
                 clients = [c for c in clients if c.base != "asyncfs"]
 
+        ready_list = os.path.join(work, "ready.list")
+        with open(ready_list, "w") as f:
+            f.write(f"{base}/ready\n")
+        for fb in FLOOR_CLIENTS:
+            if not any(c.base == fb for c in clients):
+                continue
+            why = None
+            if not os.access(args.libcurl_floor, os.X_OK):
+                why = f"no binary at {args.libcurl_floor} (build target libcurl_floor)"
+            else:
+                argv = [args.libcurl_floor, ready_list] + (["--driver", "epoll"] if fb.endswith("epoll") else [])
+                res = run_child(argv, env, out_path, err_path, 60)
+                s = parse_summary(res["stdout"])
+                if res["exit"] != 0 or not s or s["bytes"] != 3:
+                    why = (f"`libcurl_floor {ready_list}` exited {res['exit']}: "
+                           f"{first_line(res['stderr']) or first_line(res['stdout']) or 'no output'}")
+            if why:
+                print(f"run_bench: {fb} not measured: {why}", file=sys.stderr)
+                unavailable[fb] = why
+                clients = [c for c in clients if c.base != fb]
+
         # Fixed cost of each client: one 3-byte file (process start, imports, one request).
         commands = {}
         probe = {"asyncfs": [args.asyncfs, "--no-progress", "cat", "--discard", f"{base}/ready"],
                  "curl": [args.curl, "-q", "-s", "-S", "-f", "-o", "/dev/null", f"{base}/ready"],
-                 "fsspec": [args.python, "-I", args.fsspec_client, "cat_file", f"{base}/ready"]}
+                 "fsspec": [args.python, "-I", args.fsspec_client, "cat_file", f"{base}/ready"],
+                 "libcurl-floor": [args.libcurl_floor, ready_list],
+                 "libcurl-floor-epoll": [args.libcurl_floor, ready_list, "--driver", "epoll"]}
         fixed = []
-        for b in ("asyncfs", "curl", "fsspec"):
+        for b in CLIENT_BASES:
             if not any(c.base == b for c in clients):
                 continue
             ms = []
@@ -998,12 +1078,16 @@ def main():
              ["curl -q --parallel --parallel-max 64 -s -S -f -K $CURLCFG"] +
              [f"python3 -I bench/http/fsspec_client.py cat $LIST {c.batch}   "
               f"# fsspec.filesystem('http').cat(urls, batch_size={c.batch})"
-              for c in clients if c.base == "fsspec"],
+              for c in clients if c.base == "fsspec"] +
+             [f"libcurl_floor $LIST {c.batch}" + (" --driver epoll" if c.base.endswith("epoll") else "") +
+              "   # bench/http/libcurl_floor.cpp" for c in clients if c.floor],
         get=["asyncfs --no-progress get $U $SHM/asyncfs.bin", "curl -q -s -S -f -o $SHM/curl.bin $U",
              "python3 -I bench/http/fsspec_client.py get $U $SHM/fsspec.bin   # fs.get(url, path)"],
         cat=["asyncfs --no-progress cat --discard $U",
              "curl -q -s -S -f -o /dev/null -w '%{http_code} %{size_download}\\n' $U",
-             "python3 -I bench/http/fsspec_client.py cat_file $U   # fs.cat_file(url)"],
+             "python3 -I bench/http/fsspec_client.py cat_file $U   # fs.cat_file(url)"] +
+            [f"libcurl_floor $ULIST" + (" --driver epoll" if c.base.endswith("epoll") else "") +
+             "   # $ULIST holds $U" for c in clients if c.floor and not c.explicit_batch],
     )
     elapsed = time.monotonic() - t_start
     md = render_markdown(info, args, scenarios, clients, stats, timed_runs, unavailable, commands, elapsed)
