@@ -24,6 +24,7 @@
 #include "asyncfs/backends/local.hpp"
 #include "asyncfs/errors.hpp"
 #include "asyncfs/path.hpp"
+#include "backends/http/file_writer.hpp"
 #include "backends/http/html_links.hpp"
 #include "backends/http/ranges.hpp"
 #include "backends/local/local_fs.hpp"
@@ -166,142 +167,6 @@ std::string local_dir_of(const std::string& p) {
   if (slash == 0) return "/";
   return p.substr(0, slash);
 }
-
-/// \brief Writes a streamed body to a file without blocking the loop: chunks are queued and
-/// written by chained uv_fs_write requests. When the disk falls behind by more than
-/// `max_queued` bytes, the next chunk is written synchronously, which bounds memory at the
-/// cost of briefly stalling the loop (only ever with a disk slower than the network).
-class FileWriter : public std::enable_shared_from_this<FileWriter> {
- public:
-  FileWriter(uv_loop_t* loop, uv_file fd, std::size_t chunk)
-      : loop_(loop), fd_(fd), chunk_(chunk), max_queued_(chunk * 4) {}
-
-  /// Sink callback: false stops the transfer after a write error.
-  bool push(std::string_view data) {
-    if (error_) return false;
-    current_.append(data);
-    if (current_.size() >= chunk_) enqueue();
-    return error_ == 0;
-  }
-  /// Queues what is left; call before awaiting drained().
-  void finish() {
-    if (!current_.empty()) enqueue();
-  }
-  /// Drops what is not yet written (after a failed transfer).
-  void abandon() {
-    current_.clear();
-    while (queue_.size() > (in_flight_ ? 1u : 0u)) queue_.pop_back();
-  }
-  int error() const { return error_; }
-  std::uint64_t written() const { return written_; }
-
-  struct Drained {
-    FileWriter* w;
-    bool await_ready() const noexcept { return !w->in_flight_; }
-    void await_suspend(std::coroutine_handle<> h) noexcept { w->waiter_ = h; }
-    void await_resume() const noexcept {}
-  };
-  /// Completes when no write is in flight any more (queue written, or stopped by an error).
-  Drained drained() { return Drained{this}; }
-
- private:
-  struct Item {
-    std::string data;
-    std::int64_t offset;
-    std::size_t done = 0;
-  };
-
-  void enqueue() {
-    Item item{std::move(current_), next_offset_};
-    current_.clear();
-    next_offset_ += static_cast<std::int64_t>(item.data.size());
-    if (queued_ + item.data.size() > max_queued_) {
-      write_now(item);
-      return;
-    }
-    queued_ += item.data.size();
-    queue_.push_back(std::move(item));
-    kick();
-  }
-
-  void write_now(Item& item) {
-    while (!error_ && item.done < item.data.size()) {
-      uv_fs_t req;
-      uv_buf_t buf = uv_buf_init(item.data.data() + item.done,
-                                 static_cast<unsigned>(item.data.size() - item.done));
-      const int rc = uv_fs_write(nullptr, &req, fd_, &buf, 1,
-                                 item.offset + static_cast<std::int64_t>(item.done), nullptr);
-      uv_fs_req_cleanup(&req);
-      if (rc <= 0) {
-        error_ = rc < 0 ? rc : UV_EIO;
-        break;
-      }
-      item.done += static_cast<std::size_t>(rc);
-      written_ += static_cast<std::uint64_t>(rc);
-    }
-  }
-
-  void kick() {
-    if (in_flight_ || error_ || queue_.empty()) return;
-    Item& front = queue_.front();
-    buf_ = uv_buf_init(front.data.data() + front.done,
-                       static_cast<unsigned>(front.data.size() - front.done));
-    req_.data = this;
-    const int rc = uv_fs_write(loop_, &req_, fd_, &buf_, 1,
-                               front.offset + static_cast<std::int64_t>(front.done), &on_write);
-    if (rc < 0) {
-      error_ = rc;
-      wake();
-      return;
-    }
-    in_flight_ = true;
-    self_ = shared_from_this();  // the request must not outlive its buffer
-  }
-
-  static void on_write(uv_fs_t* req) {
-    auto* w = static_cast<FileWriter*>(req->data);
-    auto keep = std::move(w->self_);
-    const ssize_t res = req->result;
-    uv_fs_req_cleanup(req);
-    w->in_flight_ = false;
-    if (res <= 0) {
-      w->error_ = res < 0 ? static_cast<int>(res) : UV_EIO;
-    } else if (!w->queue_.empty()) {
-      Item& front = w->queue_.front();
-      front.done += static_cast<std::size_t>(res);
-      w->written_ += static_cast<std::uint64_t>(res);
-      if (front.done == front.data.size()) {
-        w->queued_ -= front.data.size();
-        w->queue_.pop_front();
-      }
-    }
-    if (w->error_ || w->queue_.empty()) {
-      w->wake();
-    } else {
-      w->kick();
-    }
-  }
-
-  void wake() {
-    if (waiter_ && !in_flight_) std::exchange(waiter_, {}).resume();
-  }
-
-  uv_loop_t* loop_;
-  uv_file fd_;
-  std::size_t chunk_;
-  std::size_t max_queued_;
-  std::string current_;
-  std::deque<Item> queue_;
-  std::size_t queued_ = 0;
-  std::int64_t next_offset_ = 0;
-  std::uint64_t written_ = 0;
-  int error_ = 0;
-  bool in_flight_ = false;
-  uv_fs_t req_{};
-  uv_buf_t buf_{};
-  std::coroutine_handle<> waiter_;
-  std::shared_ptr<FileWriter> self_;
-};
 
 }  // namespace
 
@@ -722,6 +587,7 @@ Task<void> HttpFileSystem::_get_file(std::string rpath, std::string lpath, Callb
       if (head->size() < 256) head->append(data.substr(0, 256 - head->size()));
       return writer->push(data);
     };
+    req.sink.room = [writer] { return writer->room(); };
     std::exception_ptr err;
     Response resp;
     bool got = false;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -56,6 +57,11 @@ struct BodySink {
   /// It runs inside a curl callback: it must not resume coroutines or start transfers.
   /// Unset: the body is accumulated into Response::body.
   UniqueFunction<bool(std::string_view)> on_data;
+  /// Optional, with on_data: free space where the next body bytes may be received directly
+  /// (the native client uses it for Content-Length bodies; libcurl does not). Bytes received
+  /// there are then passed to on_data as a view of that same space, so the sink can tell them
+  /// from bytes it must copy. Empty = no space now.
+  UniqueFunction<std::span<char>()> room;
   /// With on_data unset: a body longer than this throws TooLarge (naming the URL).
   std::optional<std::uint64_t> max_bytes;
 };

@@ -121,7 +121,7 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
   };
 
   Client::Impl* impl = nullptr;
-  const Request* rq = nullptr;
+  Request* rq = nullptr;  // the fetch frame's: its sink is called
   const PlainUrl* url = nullptr;
   const TransportOptions* op = nullptr;
   bool follow = false;
@@ -222,7 +222,7 @@ void Exchange::on_head(ResponseParser& p) {
 bool Exchange::on_body(std::string_view data) {
   if (discard) return true;
   response.body_bytes += data.size();
-  BodySink& sink = const_cast<BodySink&>(rq->sink);
+  BodySink& sink = rq->sink;
   if (sink.on_data) {
     try {
       if (!sink.on_data(data)) {
@@ -290,6 +290,16 @@ void on_alloc(uv_handle_t* h, std::size_t /*suggested*/, uv_buf_t* buf) {
       body.resize(body.size() + n);  // within capacity: no reallocation, only a fill
       buf->base = body.data() + c->direct_at;
       buf->len = n;
+      return;
+    }
+  }
+  if (e && c->parser.in_length_body() && e->rq->sink.room && !e->discard) {
+    // A sink with room of its own (a file being downloaded): receive into it.
+    const std::span<char> room = e->rq->sink.room();
+    if (!room.empty()) {
+      buf->base = room.data();
+      buf->len = static_cast<std::size_t>(
+          std::min<std::uint64_t>({room.size(), c->parser.remaining(), kDirectReadSize}));
       return;
     }
   }
@@ -858,7 +868,7 @@ std::optional<PlainUrl> Client::target_of(const Request& rq, const TransportOpti
   return parse_plain_url(rq.url);
 }
 
-Task<std::optional<Response>> Client::exchange(const Request& rq, const PlainUrl& url,
+Task<std::optional<Response>> Client::exchange(Request& rq, const PlainUrl& url,
                                                const TransportOptions& op, bool follow) {
   auto ex = std::make_shared<Exchange>();
   ExchangeGuard guard{ex};

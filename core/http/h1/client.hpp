@@ -39,7 +39,7 @@ class Client {
   /// decoded body (Request::accept_encoding set) and the server compresses anyway, the
   /// exchange stops after the head and returns nullopt: the caller repeats the hop through
   /// libcurl, which decodes. `rq`, `url` and `op` must outlive the returned task.
-  Task<std::optional<Response>> exchange(const Request& rq, const PlainUrl& url,
+  Task<std::optional<Response>> exchange(Request& rq, const PlainUrl& url,
                                          const TransportOptions& op, bool follow);
 
   std::uint64_t connections_opened() const noexcept;
