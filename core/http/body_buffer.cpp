@@ -42,17 +42,14 @@ void reserve_body(Bytes& body, std::uint64_t announced, std::optional<std::uint6
   }
 }
 
-void prepare_append(Bytes& body, std::size_t n) {
-  if (body.capacity() < kMinPrefault) return;
-  const std::size_t before = body.size() / kStep;
-  const std::size_t after = (body.size() + n) / kStep;
-  if (body.empty()) populate_step(body, 0);
-  // Entering step `after` (or writing the first bytes): populate the one after it.
-  if (after > before || body.empty()) populate_step(body, after + 1);
-}
-
 void append_body(Bytes& body, std::string_view data) {
-  prepare_append(body, data.size());
+  if (body.capacity() >= kMinPrefault) {
+    const std::size_t before = body.size() / kStep;
+    const std::size_t after = (body.size() + data.size()) / kStep;
+    if (body.empty()) populate_step(body, 0);
+    // Entering step `after` (or writing the first bytes): populate the one after it.
+    if (after > before || body.empty()) populate_step(body, after + 1);
+  }
   body.append(data);
 }
 

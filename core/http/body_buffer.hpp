@@ -23,8 +23,4 @@ void reserve_body(Bytes& body, std::uint64_t announced, std::optional<std::uint6
 /// populating only one step ahead keeps an overstated length from committing memory.
 void append_body(Bytes& body, std::string_view data);
 
-/// The prefaulting of append_body() for `n` bytes about to be written at body.size() by other
-/// means (a socket read straight into the body).
-void prepare_append(Bytes& body, std::size_t n);
-
 }  // namespace asyncfs::http

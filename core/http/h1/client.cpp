@@ -33,7 +33,7 @@ namespace {
 // One receive buffer per client, lent to whichever connection libuv reads next: reads are
 // consumed before the read callback returns, so one buffer serves every connection.
 constexpr std::size_t kReadBufferSize = 256 * 1024;
-// Largest read made straight into a response body (see on_alloc).
+// Largest read made straight into a sink's room (see on_alloc).
 constexpr std::size_t kDirectReadSize = 1024 * 1024;
 // Resolved host names are reused for this long (curl's default DNS cache timeout).
 constexpr std::uint64_t kDnsTtlMs = 60'000;
@@ -155,11 +155,6 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
   }
   void on_head(ResponseParser& p);
   bool on_body(std::string_view data);
-  /// Whether body bytes may be read straight into response.body (no sink, nothing to skip).
-  bool reads_in_place() const {
-    return !discard && !fallback && !error && abort == Abort::kNone && !rq->sink.on_data;
-  }
-  bool in_place = false;  // on_body() sees bytes already stored in response.body
 };
 
 struct Conn {
@@ -180,14 +175,10 @@ struct Conn {
   std::shared_ptr<Exchange> ex;
   ResponseParser parser;
   std::string out;  // the request being written
-  // A read straight into the exchange's body: where it started (see on_alloc).
-  bool direct = false;
-  std::size_t direct_at = 0;
 
   void send();
   void arm_timer();
-  /// `in_place`: the bytes are already at the end of the exchange's body (on_alloc).
-  void on_read(std::string_view data, bool in_place = false);
+  void on_read(std::string_view data);
   void on_eof_or_error(int rc);
   void connect_next();
   void fail_connect(int rc, bool resolving_failed);
@@ -234,12 +225,6 @@ bool Exchange::on_body(std::string_view data) {
       fail(std::current_exception());
       return false;
     }
-  } else if (in_place) {
-    // Already in response.body (Conn::on_alloc); only the limit is left to check.
-    if (sink.max_bytes && response.body.size() > *sink.max_bytes) {
-      abort = Abort::kTooLarge;
-      return false;
-    }
   } else {
     if (sink.max_bytes && response.body.size() + data.size() > *sink.max_bytes) {
       abort = Abort::kTooLarge;
@@ -277,22 +262,6 @@ void on_close(uv_handle_t* h) {
 void on_alloc(uv_handle_t* h, std::size_t /*suggested*/, uv_buf_t* buf) {
   auto* c = static_cast<Conn*>(h->data);
   Exchange* e = c->ex.get();
-  if (e && c->parser.in_length_body() && e->reads_in_place()) {
-    // A body with a known length going to memory: read into its reservation, sparing a copy
-    // of every byte (a 512 MiB cat spent 18% of its time in that memmove).
-    Bytes& body = e->response.body;
-    const std::size_t n =
-        static_cast<std::size_t>(std::min<std::uint64_t>(c->parser.remaining(), kDirectReadSize));
-    if (body.size() + n <= body.capacity()) {
-      prepare_append(body, n);
-      c->direct = true;
-      c->direct_at = body.size();
-      body.resize(body.size() + n);  // within capacity: no reallocation, only a fill
-      buf->base = body.data() + c->direct_at;
-      buf->len = n;
-      return;
-    }
-  }
   if (e && c->parser.in_length_body() && e->rq->sink.room && !e->discard) {
     // A sink with room of its own (a file being downloaded): receive into it.
     const std::span<char> room = e->rq->sink.room();
@@ -309,16 +278,6 @@ void on_alloc(uv_handle_t* h, std::size_t /*suggested*/, uv_buf_t* buf) {
 
 void on_read_cb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   auto* c = static_cast<Conn*>(s->data);
-  if (c->direct) {
-    // The read went into the body: keep what arrived, drop the rest of the room.
-    c->direct = false;
-    Exchange* e = c->ex.get();
-    if (e) e->response.body.resize(c->direct_at + (n > 0 ? static_cast<std::size_t>(n) : 0));
-    if (n > 0 && e && !c->closing) {
-      c->on_read(std::string_view(buf->base, static_cast<std::size_t>(n)), /*in_place=*/true);
-      return;
-    }
-  }
   if (c->closing) return;
   if (n > 0) {
     c->on_read(std::string_view(buf->base, static_cast<std::size_t>(n)));
@@ -438,7 +397,7 @@ void Conn::send() {
   }
 }
 
-void Conn::on_read(std::string_view data, bool in_place) {
+void Conn::on_read(std::string_view data) {
   if (!ex) {
     // Bytes nobody asked for (a server's 408 before closing an idle connection...).
     impl->close_conn(this);
@@ -446,7 +405,6 @@ void Conn::on_read(std::string_view data, bool in_place) {
   }
   std::shared_ptr<Exchange> e = ex;
   e->received += data.size();
-  e->in_place = in_place;
   try {
     while (!data.empty()) {
       const bool had_head = parser.head_complete();
@@ -463,7 +421,6 @@ void Conn::on_read(std::string_view data, bool in_place) {
   } catch (const ParseError& err) {
     e->fail_with<ProtocolError>("invalid HTTP response", ErrorDetails{0, err.what()});
   }
-  e->in_place = false;
   if (e->abort == Abort::kTooLarge) {
     e->fail_with<TooLarge>("response body larger than " + std::to_string(*e->rq->sink.max_bytes) +
                            " bytes");
