@@ -1,8 +1,7 @@
 // HttpFileSystem::_open: the file objects of the HTTP backend.
 //
-// Kept apart from the hooks so read caches can be plugged in here later. Today: the base's
-// buffered range-reading file when the size is known and the server accepts ranges, else a
-// forward-only stream.
+// The base's cached range-reading file when the size is known and the server accepts ranges,
+// else a forward-only stream with bounded memory (StreamFile, on Engine::stream).
 
 #include <algorithm>
 
@@ -13,26 +12,30 @@
 namespace asyncfs::http {
 namespace {
 
-/// \brief A read-only file for servers that cannot serve ranges (or sizes): reads go forward
-/// only. The body is fetched by one GET on the first read and held in memory, bounded by
-/// max_ignored_range_body (TooLarge beyond); a true incremental stream needs flow control the
-/// engine does not offer yet.
+/// Bytes of a streaming file's body held in memory ahead of the reader (plus one chunk).
+constexpr std::size_t kStreamAhead = 4u << 20;
+
+/// \brief A read-only file for servers that cannot serve ranges (or sizes): one GET whose body
+/// is read as the reader goes, forward only. Memory stays bounded by what a read asks for
+/// plus kStreamAhead: the transfer pauses while the reader is behind.
 class StreamFile final : public AsyncFile {
  public:
   StreamFile(std::shared_ptr<HttpFileSystem> fs, std::string url, std::optional<std::uint64_t> size)
       : AsyncFile(url, "rb"), fs_(std::move(fs)), size_(size) {}
 
   std::optional<std::uint64_t> size() const override {
-    return fetched_ ? std::optional<std::uint64_t>(body_.size()) : size_;
+    return eof_ ? std::optional<std::uint64_t>(pos_ + (buffer_.size() - offset_)) : size_;
   }
 
   Task<Bytes> read(std::int64_t n) override {
     check_readable();
-    if (!fetched_) co_await fetch();
-    const std::uint64_t avail = pos_ < body_.size() ? body_.size() - pos_ : 0;
+    co_await fill(n < 0 ? std::nullopt : std::optional<std::uint64_t>(n));
+    const std::uint64_t avail = buffer_.size() - offset_;
     const std::uint64_t take = n < 0 ? avail : std::min<std::uint64_t>(avail, n);
-    Bytes out = body_.substr(pos_, take);
+    Bytes out = buffer_.substr(offset_, take);
+    offset_ += take;
     pos_ += take;
+    compact();
     co_return out;
   }
 
@@ -51,6 +54,12 @@ class StreamFile final : public AsyncFile {
                             "cannot seek backwards in a streaming HTTP file (the server gives "
                             "no size or does not accept ranges)");
     }
+    // Forward: the bytes in between are dropped from the buffer, then as they arrive.
+    std::uint64_t gap = static_cast<std::uint64_t>(target) - pos_;
+    const std::uint64_t buffered = std::min<std::uint64_t>(gap, buffer_.size() - offset_);
+    offset_ += static_cast<std::size_t>(buffered);
+    compact();
+    skip_ += gap - buffered;
     pos_ = static_cast<std::uint64_t>(target);
     return pos_;
   }
@@ -62,27 +71,60 @@ class StreamFile final : public AsyncFile {
   }
   Task<void> close() override {
     closed_ = true;
-    body_.clear();
+    stream_.reset();  // cancels a transfer still running
+    buffer_.clear();
     co_return;
   }
 
  private:
-  Task<void> fetch() {
-    RequestSpec get;
-    get.url = path();
-    get.accept_encoding = "gzip, deflate";
-    get.max_bytes = fs_->options().max_ignored_range_body;
-    Response r = co_await fs_->send(std::move(get));
-    if (r.status != 200) fs_->throw_status(r, path(), "GET");
-    body_ = std::move(r.body);
-    fetched_ = true;
+  /// Buffers until `want` bytes (all, when nullopt) are available or the body ends.
+  Task<void> fill(std::optional<std::uint64_t> want) {
+    if (!stream_ && !eof_) {
+      RequestSpec get;
+      get.url = path();
+      get.accept_encoding = "gzip, deflate";
+      Task<std::unique_ptr<BodyStream>> opening = fs_->open_stream(std::move(get), kStreamAhead);
+      stream_ = co_await std::move(opening);
+      if (stream_->response().status != 200) {
+        const Response head = stream_->response();
+        stream_.reset();
+        fs_->throw_status(head, path(), "GET");
+      }
+    }
+    while (!eof_ && (skip_ > 0 || !want || buffer_.size() - offset_ < *want)) {
+      Bytes chunk = co_await stream_->next();
+      if (chunk.empty()) {
+        eof_ = true;
+        stream_.reset();
+        break;
+      }
+      if (skip_ > 0) {
+        // Seeked past these bytes.
+        const std::size_t drop =
+            static_cast<std::size_t>(std::min<std::uint64_t>(skip_, chunk.size()));
+        skip_ -= drop;
+        chunk.erase(0, drop);
+      }
+      buffer_.append(chunk);
+    }
+  }
+
+  /// Drops consumed bytes once they are the larger part of the buffer.
+  void compact() {
+    if (offset_ > 0 && offset_ * 2 >= buffer_.size()) {
+      buffer_.erase(0, offset_);
+      offset_ = 0;
+    }
   }
 
   std::shared_ptr<HttpFileSystem> fs_;
   std::optional<std::uint64_t> size_;
-  Bytes body_;
-  bool fetched_ = false;
-  std::uint64_t pos_ = 0;
+  std::unique_ptr<BodyStream> stream_;
+  Bytes buffer_;  // received, not yet read (from offset_)
+  std::size_t offset_ = 0;
+  std::uint64_t pos_ = 0;   // position of the reader in the body
+  std::uint64_t skip_ = 0;  // bytes still to drop after a forward seek
+  bool eof_ = false;
 };
 
 }  // namespace
@@ -112,6 +154,31 @@ Task<std::unique_ptr<AsyncFile>> HttpFileSystem::_open(std::string path, std::st
   }
   std::unique_ptr<AsyncFile> f = std::make_unique<StreamFile>(self, url, size);
   co_return f;
+}
+
+Task<std::unique_ptr<BodyStream>> HttpFileSystem::open_stream(RequestSpec spec,
+                                                              std::size_t high_water) {
+  Engine& engine = Engine::of(io());
+  for (int retry = 1;; ++retry) {
+    Request req = build(spec);
+    std::exception_ptr err;
+    std::unique_ptr<BodyStream> stream;
+    try {
+      Task<std::unique_ptr<BodyStream>> opening =
+          engine.stream(std::move(req), transport_, high_water);
+      stream = co_await std::move(opening);
+    } catch (...) {
+      err = std::current_exception();
+    }
+    const Response* head = stream ? &stream->response() : nullptr;
+    auto wait = retry_after_outcome(spec, retry, head, err);
+    if (!wait) {
+      if (!stream) std::rethrow_exception(err);
+      co_return stream;
+    }
+    stream.reset();
+    co_await sleep_for(io(), *wait);
+  }
 }
 
 }  // namespace asyncfs::http

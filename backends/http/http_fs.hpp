@@ -73,6 +73,9 @@ class HttpFileSystem final : public AsyncFileSystem {
   /// Performs a request, retrying idempotent ones on transient failures (see RetryPolicy).
   /// Returns any status; callers map it with throw_status().
   Task<Response> send(RequestSpec spec);
+  /// Starts a GET whose body is read chunk by chunk (Engine::stream), retrying like send()
+  /// until a response head arrives. Returns whatever status came; the caller checks it.
+  Task<std::unique_ptr<BodyStream>> open_stream(RequestSpec spec, std::size_t high_water);
   /// Throws the typed error for an unsuccessful status, naming `url`, with a body excerpt.
   [[noreturn]] void throw_status(const Response& resp, const std::string& url,
                                  std::string_view op) const;

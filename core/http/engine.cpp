@@ -175,6 +175,10 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   // Response parsing.
   std::optional<std::uint64_t> content_length;
 
+  // Receiving paused by the sink's FlowGate (Engine::stream).
+  bool paused = false;
+  void pause_receiving();
+
   // Redirects of requests with a body are followed by fetch() itself (see configure()).
   bool manual_redirects = false;
   std::string redirect_url;
@@ -376,9 +380,13 @@ size_t Transfer::on_header(char* data, size_t size, size_t n, void* self) {
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) {
     // Blank line: end of this response's headers.
-    if (trim(line).empty() && t->request.progress && !t->uploading &&
-        !(t->response.status >= 300 && t->response.status < 400) && t->response.status >= 200) {
+    const bool final_head = trim(line).empty() && t->response.status >= 200 &&
+                            !(t->response.status >= 300 && t->response.status < 400);
+    if (final_head && t->request.progress && !t->uploading) {
       t->request.progress->set_size(t->content_length);
+    }
+    if (final_head && t->request.sink.on_head) {
+      t->request.sink.on_head(t->response.status, t->response.headers);
     }
     return size * n;
   }
@@ -428,7 +436,28 @@ size_t Transfer::on_write(char* data, size_t size, size_t n, void* self) {
     append_body(t->response.body, std::string_view(data, len));
   }
   if (t->request.progress && !t->uploading) t->request.progress->relative_update(len);
+  if (sink.gate && sink.gate->pause_wanted && !t->paused) t->pause_receiving();
   return len;
+}
+
+void Transfer::pause_receiving() {
+  // Allowed inside the write callback. curl's low-speed check skips paused transfers.
+  if (curl_easy_pause(easy, CURLPAUSE_RECV) != CURLE_OK) return;
+  paused = true;
+  request.sink.gate->resume = [io = impl->io, weak = weak_from_this()] {
+    // Posted: the consumer calls this from a coroutine, and unpausing may run callbacks.
+    io->post([weak] {
+      auto t = weak.lock();
+      if (!t || !t->attached || !t->paused) return;
+      t->paused = false;
+      curl_easy_pause(t->easy, CURLPAUSE_CONT);
+      // Unpausing under multi_socket can miss its wake-up (cpp-anchors d6): run curl's
+      // timeout handling once so it looks at the transfer again.
+      int running = 0;
+      curl_multi_socket_action(t->impl->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+      t->impl->drain();
+    });
+  };
 }
 
 size_t Transfer::on_read(char* data, size_t size, size_t n, void* self) {
@@ -880,6 +909,8 @@ Engine::~Engine() {
            [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
   im.timer = nullptr;
 }
+
+IoThread& Engine::io() const noexcept { return *impl_->io; }
 
 std::size_t Engine::active_transfers() const noexcept {
   return impl_->active.load(std::memory_order_relaxed) + impl_->native->active_exchanges();

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -49,6 +50,17 @@ struct TransportOptions {
   bool native_http1 = true;
 };
 
+/// \brief Flow control between a streamed body's consumer and the transport carrying it
+/// (Engine::stream). Loop thread only.
+struct FlowGate {
+  /// Set by the consumer while its buffer is full: the transport stops receiving after the
+  /// chunk it is delivering (the native client stops reading the socket, libcurl pauses).
+  bool pause_wanted = false;
+  /// Set by a transport that paused: called (once, on the loop thread, outside any transport
+  /// callback) to go on receiving.
+  UniqueFunction<void()> resume;
+};
+
 /// Where a response body goes.
 struct BodySink {
   /// Called on the loop thread for every received chunk (already de-chunked, not decoded
@@ -64,6 +76,11 @@ struct BodySink {
   UniqueFunction<std::span<char>()> room;
   /// With on_data unset: a body longer than this throws TooLarge (naming the URL).
   std::optional<std::uint64_t> max_bytes;
+  /// Optional: the final response's status and headers, before its first body byte (not for
+  /// redirects that are followed). Same rules as on_data: no resumption inside.
+  UniqueFunction<void(long status, const Headers& headers)> on_head;
+  /// Optional, with on_data: pauses the transfer while the consumer is behind.
+  std::shared_ptr<FlowGate> gate;
 };
 
 struct Request {
@@ -103,6 +120,29 @@ struct Response {
   std::optional<std::string> header(std::string_view lower_name) const;
 };
 
+/// \brief A response body read chunk by chunk with bounded memory: the transfer pauses while
+/// `high_water` bytes wait unread (Engine::stream). Use it on the loop thread; destroying it
+/// cancels a transfer still running.
+class BodyStream {
+ public:
+  struct State;
+  explicit BodyStream(std::shared_ptr<State> state);
+  ~BodyStream();
+  BodyStream(const BodyStream&) = delete;
+  BodyStream& operator=(const BodyStream&) = delete;
+
+  /// Status and headers of the final response (no body).
+  const Response& response() const;
+  /// Bytes received and not read yet (diagnostics, tests of the memory bound).
+  std::size_t buffered() const noexcept;
+  /// The next chunk of the body; empty once it has all been read. Throws what Engine::fetch
+  /// would (a truncated body, a reset, a timeout...) when the transfer fails midway.
+  Task<Bytes> next();
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
 /// \brief The HTTP engine of one IoThread. Get it with `Engine::of(io)` on the loop thread.
 ///
 /// Two transports behind one fetch(): the native HTTP/1.1 client takes GET and HEAD of plain
@@ -123,6 +163,16 @@ class Engine final : public IoThread::Service {
   /// truncated body), Timeout (connect / low-speed / total), Cancelled (stop requested, or the
   /// sink aborted), TooLarge, InvalidArgument (malformed URL), each naming the URL.
   Task<Response> fetch(Request request, TransportOptions options);
+
+  /// \brief Starts `request` and returns once the final response's head has arrived; its body
+  /// is then read with BodyStream::next(). At most about `high_water` bytes (plus one
+  /// transport read) wait in memory. `request.sink` must be empty. Throws as fetch() for
+  /// failures before the head.
+  Task<std::unique_ptr<BodyStream>> stream(Request request, TransportOptions options,
+                                           std::size_t high_water = 1 << 20);
+
+  /// The IoThread this engine belongs to.
+  IoThread& io() const noexcept;
 
   /// Transfers currently attached to the multi handle (tests, diagnostics).
   std::size_t active_transfers() const noexcept;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -465,6 +466,88 @@ TEST_P(HttpEngineTest, GarbageResponseIsAProtocolErrorNamingTheUrl) {
   } catch (const ProtocolError& e) {
     EXPECT_EQ(e.path(), url);
   }
+}
+
+/// Reads a whole stream into `body`, pausing `pause` after the first chunk (the transfer must
+/// stop, not buffer on), recording the status and the most bytes ever waiting unread.
+Task<long> read_stream(IoThread* io, std::string url, TransportOptions op, std::size_t high_water,
+                       std::chrono::milliseconds pause, std::string* body, std::size_t* peak) {
+  Engine& engine = Engine::of(*io);
+  Task<std::unique_ptr<BodyStream>> opening = engine.stream(get(url), op, high_water);
+  std::unique_ptr<BodyStream> stream = co_await std::move(opening);
+  for (bool first = true;; first = false) {
+    Bytes chunk = co_await stream->next();
+    *peak = std::max(*peak, stream->buffered() + chunk.size());
+    if (chunk.empty()) break;
+    *body += chunk;
+    if (first) {
+      co_await sleep_for(*io, pause);
+      *peak = std::max(*peak, stream->buffered());
+    }
+  }
+  co_return stream->response().status;
+}
+
+TEST_P(HttpEngineTest, StreamPausesTheTransferAndBoundsMemory) {
+  NginxServer& nginx = NginxServer::shared();
+  const std::string big = pattern(24 << 20);
+  nginx.write("engine/stream/big.bin", big);
+  TransportOptions op = opts();
+  // A pause longer than the low-speed window must not count as a stalled transfer.
+  op.low_speed_time = 1s;
+  op.low_speed_limit = 1024;
+  constexpr std::size_t kHighWater = 1 << 20;
+  std::string body;
+  std::size_t peak = 0;
+  const long status = run(io_, read_stream(&io_, nginx.url("engine/stream/big.bin"), op, kHighWater,
+                                           1500ms, &body, &peak));
+  EXPECT_EQ(status, 200);
+  EXPECT_TRUE(body == big) << body.size();
+  // The high-water mark plus one transport read (the native client's 256 KiB, curl's buffer).
+  EXPECT_LE(peak, kHighWater + (512u << 10)) << peak;
+  EXPECT_TRUE(wait_idle());
+}
+
+TEST_P(HttpEngineTest, StreamOfAnErrorStatusAndOfAnEmptyBody) {
+  NginxServer& nginx = NginxServer::shared();
+  nginx.write("engine/stream/empty", "");
+  std::string body;
+  std::size_t peak = 0;
+  EXPECT_EQ(run(io_, read_stream(&io_, nginx.url("engine/stream/nope"), opts(), 1 << 20, 0ms, &body,
+                                 &peak)),
+            404);
+  body.clear();
+  EXPECT_EQ(run(io_, read_stream(&io_, nginx.url("engine/stream/empty"), opts(), 1 << 20, 0ms,
+                                 &body, &peak)),
+            200);
+  EXPECT_TRUE(body.empty());
+}
+
+Task<std::string> stream_then_drop(IoThread* io, std::string url, TransportOptions op) {
+  Engine& engine = Engine::of(*io);
+  Task<std::unique_ptr<BodyStream>> opening = engine.stream(get(url), op, 64 << 10);
+  std::unique_ptr<BodyStream> stream = co_await std::move(opening);
+  Bytes first = co_await stream->next();
+  co_return first;  // the stream is dropped mid-body here
+}
+
+TEST_P(HttpEngineTest, DroppingAStreamCancelsItsTransfer) {
+  NginxServer& nginx = NginxServer::shared();
+  nginx.write("engine/stream/drop.bin", pattern(8 << 20));
+  std::string first = run(io_, stream_then_drop(&io_, nginx.url("engine/stream/drop.bin"), opts()));
+  EXPECT_FALSE(first.empty());
+  EXPECT_TRUE(wait_idle());
+  // The engine is still fine afterwards.
+  EXPECT_EQ(fetch(get(nginx.url("engine/stream/drop.bin"))).body.size(), 8u << 20);
+}
+
+TEST_P(HttpEngineTest, StreamMidBodyFailureSurfacesFromNext) {
+  FaultServer& faults = FaultServer::shared();
+  std::string body;
+  std::size_t peak = 0;
+  EXPECT_THROW(run(io_, read_stream(&io_, faults.url("truncated?size=300000&send=100000"), opts(),
+                                    1 << 20, 0ms, &body, &peak)),
+               NetworkError);
 }
 
 TEST_P(HttpEngineTest, ConnectionRefusedIsNetworkError) {

@@ -426,6 +426,18 @@ TEST(Open, BufferedWithRangesAndStreamWithout) {
     EXPECT_EQ(file.read(), pattern(3000));
   }
   {
+    // A stream much larger than its read-ahead, read in pieces with a forward seek between.
+    const std::string big = pattern(6 << 20);
+    File file = fs->open(f.url("norange?size=6291456&accept_ranges=none"));
+    std::string got;
+    while (got.size() < (3u << 20)) got += file.read(64 << 10);
+    file.seek(4 << 20);
+    std::string rest = file.read();
+    EXPECT_TRUE(got == big.substr(0, got.size()));
+    EXPECT_TRUE(rest == big.substr(4 << 20)) << rest.size();
+    EXPECT_EQ(file.read(10), "");
+  }
+  {
     // fsspec test_content_length_zero: the signalled 0 is not trusted for reading.
     Options zero{{"headers", "{\"zero_length\": \"1\", \"head_ok\": \"1\"}"}};
     auto zfs = make_fs(zero);

@@ -170,6 +170,7 @@ struct Conn {
   int handles_open = 0;  // tcp + timer: freed when both close callbacks ran
   bool connected = false;
   bool closing = false;
+  bool paused = false;  // reading stopped by the sink's FlowGate (Engine::stream)
   bool writing = false;
   std::uint64_t served = 0;  // responses completed on this connection
   std::shared_ptr<Exchange> ex;
@@ -179,6 +180,9 @@ struct Conn {
   void send();
   void arm_timer();
   void on_read(std::string_view data);
+  /// Stops reading while the stream's consumer is behind; the gate's resume restarts it.
+  void pause_reading();
+  void resume_reading();
   void on_eof_or_error(int rc);
   void connect_next();
   void fail_connect(int rc, bool resolving_failed);
@@ -205,6 +209,7 @@ void Exchange::on_head(ResponseParser& p) {
   if (rq->progress && (p.status() < 300 || p.status() >= 400)) {
     rq->progress->set_size(p.content_length());
   }
+  if (rq->sink.on_head) rq->sink.on_head(response.status, response.headers);
   if (!rq->sink.on_data && p.content_length() && rq->method != "HEAD") {
     reserve_body(response.body, *p.content_length(), rq->sink.max_bytes);
   }
@@ -432,11 +437,35 @@ void Conn::on_read(std::string_view data) {
     impl->finish(*e);
     return;
   }
-  if (!parser.done()) return;  // more to come
+  if (!parser.done()) {
+    const auto& gate = e->rq->sink.gate;
+    if (gate && gate->pause_wanted && !paused) pause_reading();
+    return;  // more to come
+  }
   ++served;
   // Extra bytes after a complete response mean the server is confused: do not reuse.
   impl->release(this, parser.keep_alive() && data.empty());
   impl->finish(*e);
+}
+
+void Conn::pause_reading() {
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp));
+  uv_timer_stop(&timer);  // a paused transfer is not slow
+  paused = true;
+  ex->rq->sink.gate->resume = [io = impl->io, weak = std::weak_ptr<Exchange>(ex)] {
+    io->post([weak] {
+      auto e = weak.lock();
+      if (e && e->conn && e->conn->paused) e->conn->resume_reading();
+    });
+  };
+}
+
+void Conn::resume_reading() {
+  paused = false;
+  ex->window_start = uv_now(impl->loop);
+  ex->window_bytes = ex->received;
+  arm_timer();
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp), &on_alloc, &on_read_cb);
 }
 
 void Conn::on_eof_or_error(int rc) {
