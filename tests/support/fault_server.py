@@ -258,10 +258,20 @@ class Handler(BaseHTTPRequestHandler):
         sys.stderr.write("%s [%s] %s\n" % (self.address_string(), self.log_date_time_string(),
                                            fmt % args))
 
+    def send_header(self, keyword, value):
+        if keyword.lower() == "connection":
+            self._sent_connection = True
+        super().send_header(keyword, value)
+
     def end_headers(self):
         auth = self.headers.get("Authorization")
         if auth is not None:
             self.send_header("X-Received-Authorization", auth)
+        # A server that will close says so (the client asked with "Connection: close", or a
+        # route decided): a client must not pool a connection that is about to go away.
+        if self.close_connection and not getattr(self, "_sent_connection", False):
+            self.send_header("Connection", "close")
+        self._sent_connection = False
         super().end_headers()
 
     def query(self):
