@@ -26,6 +26,7 @@
 #include "asyncfs/errors.hpp"
 #include "core/http/body_buffer.hpp"
 #include "core/http/h1/response_parser.hpp"
+#include "core/http/header_util.hpp"
 
 namespace asyncfs::http::h1 {
 namespace {
@@ -39,21 +40,6 @@ constexpr std::size_t kDirectReadSize = 1024 * 1024;
 constexpr std::uint64_t kDnsTtlMs = 60'000;
 // Idle connections per host kept for reuse.
 constexpr std::size_t kMaxIdlePerHost = 256;
-
-char lower_char(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view lower_b) {
-  if (a.size() != lower_b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower_char(a[i]) != lower_b[i]) return false;
-  }
-  return true;
-}
-
-bool has_header(const Headers& headers, std::string_view lower_name) {
-  return std::any_of(headers.begin(), headers.end(),
-                     [&](const auto& h) { return iequals(h.first, lower_name); });
-}
 
 bool env_proxy_set() {
   // The variables libcurl reads for http:// URLs (it ignores HTTP_PROXY for CGI safety).

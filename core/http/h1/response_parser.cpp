@@ -2,24 +2,10 @@
 
 #include <string>
 
+#include "core/http/header_util.hpp"
+
 namespace asyncfs::http::h1 {
 namespace {
-
-char lower_char(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view lower_b) {
-  if (a.size() != lower_b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower_char(a[i]) != lower_b[i]) return false;
-  }
-  return true;
-}
 
 /// Calls f(token) for each comma-separated, trimmed, non-empty token of a field value.
 template <class F>
@@ -177,7 +163,7 @@ void ResponseParser::header_field(std::string_view line) {
   std::string name(raw_name);
   for (char& c : name) {
     if (c == ' ' || c == '\t') throw ParseError("whitespace in header field name");
-    c = lower_char(c);
+    c = ascii_lower(c);
   }
   const std::string_view value = trim(line.substr(colon + 1));
   if (name == "content-length") {

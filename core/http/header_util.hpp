@@ -1,0 +1,46 @@
+#pragma once
+// Small ASCII helpers for header names and values, shared by both HTTP transports.
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace asyncfs::http {
+
+inline char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+inline std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
+/// `a` equals the lower-case `lower_b`, ignoring ASCII case.
+inline bool iequals(std::string_view a, std::string_view lower_b) {
+  if (a.size() != lower_b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != lower_b[i]) return false;
+  }
+  return true;
+}
+
+/// Without surrounding spaces, tabs and line ends.
+inline std::string_view trim(std::string_view s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+/// Whether `headers` has a field named `lower_name` (any case).
+inline bool has_header(const std::vector<std::pair<std::string, std::string>>& headers,
+                       std::string_view lower_name) {
+  return std::any_of(headers.begin(), headers.end(),
+                     [&](const auto& h) { return iequals(h.first, lower_name); });
+}
+
+}  // namespace asyncfs::http
