@@ -31,6 +31,7 @@ struct BodyStream::State : std::enable_shared_from_this<State> {
   Response head;  // status and headers only
   bool done = false;
   std::exception_ptr error;
+  bool failed = false;  // the error was delivered by next()
 
   std::coroutine_handle<> waiter;  // the consumer, while it waits
   bool wake_posted = false;
@@ -143,7 +144,13 @@ Task<Bytes> BodyStream::next() {
     co_await wait;
   }
   if (!st->chunks.empty()) co_return st->pop();
-  if (st->error) std::rethrow_exception(st->error);
+  if (st->error) {
+    // Handed over, not shared: the exception may travel to another thread (a sync() caller)
+    // while this state lives on. A later call reports the failure again in its own words.
+    st->failed = true;
+    std::rethrow_exception(std::exchange(st->error, nullptr));
+  }
+  if (st->failed) throw NetworkError(st->url, "the HTTP stream failed earlier");
   co_return Bytes();
 }
 
@@ -177,7 +184,7 @@ Task<std::unique_ptr<BodyStream>> Engine::stream(Request request, TransportOptio
       co_await wait;
     }
   }
-  if (!st->head_seen && st->error) std::rethrow_exception(st->error);
+  if (!st->head_seen && st->error) std::rethrow_exception(std::exchange(st->error, nullptr));
   co_return out;
 }
 

@@ -781,7 +781,9 @@ struct ExchangeAwaiter {
     if (cancelled_before_start || ex->cancelled) {
       throw Cancelled(ex->rq->url, "HTTP transfer cancelled");
     }
-    if (ex->error) std::rethrow_exception(ex->error);
+    // Moved out: the exception may travel to another thread (a sync() caller) while the loop
+    // still holds the exchange, and only one owner may then release it.
+    if (ex->error) std::rethrow_exception(std::exchange(ex->error, nullptr));
   }
 };
 
