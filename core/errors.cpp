@@ -49,6 +49,8 @@ std::string_view kind_name(ErrorKind kind) noexcept {
       return "protocol error";
     case ErrorKind::kIo:
       return "I/O error";
+    case ErrorKind::kDirectoryNotEmpty:
+      return "directory not empty";
   }
   return "error";
 }
@@ -80,6 +82,7 @@ void throw_error(ErrorKind kind, std::string path, std::string message, ErrorDet
     ASYNCFS_THROW_CASE(kNetwork)
     ASYNCFS_THROW_CASE(kProtocol)
     ASYNCFS_THROW_CASE(kIo)
+    ASYNCFS_THROW_CASE(kDirectoryNotEmpty)
 #undef ASYNCFS_THROW_CASE
   }
   throw Error(kind, std::move(path), std::move(message), std::move(details));
@@ -97,10 +100,13 @@ void throw_uv_error(int uv_code, std::string path, std::string_view op) {
       kind = ErrorKind::kPermissionDenied;
       break;
     case UV_EEXIST:
+      kind = ErrorKind::kAlreadyExists;
+      break;
     case UV_ENOTEMPTY:
-      // A rename or rmdir onto something that is there: the caller sees "already exists"
-      // for EEXIST; ENOTEMPTY keeps its own text below.
-      kind = uv_code == UV_EEXIST ? ErrorKind::kAlreadyExists : ErrorKind::kIo;
+      // Its own kind rather than kAlreadyExists (which POSIX also allows rmdir to return):
+      // callers that tolerate an existing directory (makedirs with exist_ok) must not
+      // mistake "still has entries" for it, and it is no I/O failure either.
+      kind = ErrorKind::kDirectoryNotEmpty;
       break;
     case UV_EISDIR:
       kind = ErrorKind::kIsADirectory;

@@ -27,6 +27,9 @@ enum class ErrorKind {
   kNetwork,
   kProtocol,
   kIo,  ///< a local I/O failure that fits no other kind (disk full, EIO, ...)
+  /// rmdir of a directory that still has entries, or a rename onto one (ENOTEMPTY). Last in
+  /// the list so that the values of the kinds above stay what they were.
+  kDirectoryNotEmpty,
 };
 
 /// \brief Short lower-case name of a kind ("not found", "timeout", ...).
@@ -84,6 +87,7 @@ using Cancelled = ErrorOf<ErrorKind::kCancelled>;
 using NetworkError = ErrorOf<ErrorKind::kNetwork>;
 using ProtocolError = ErrorOf<ErrorKind::kProtocol>;
 using IoError = ErrorOf<ErrorKind::kIo>;
+using DirectoryNotEmpty = ErrorOf<ErrorKind::kDirectoryNotEmpty>;
 
 /// \brief Throws the typed exception (ErrorOf<kind>) for a runtime kind.
 [[noreturn]] void throw_error(ErrorKind kind, std::string path, std::string message,

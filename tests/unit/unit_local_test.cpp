@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -417,12 +418,56 @@ TEST(LocalFs, NonUtf8NamesOnDisk) {
   // The API speaks UTF-8: such a name is listed (raw bytes) but cannot be passed back in.
   EXPECT_THROW(fs->cat_file(listing[0].name), InvalidArgument);
   EXPECT_EQ(fs->find(tmp.path()).size(), 2u);
-  // A directory with such a name is listed too. (find() of its parent currently raises
-  // InvalidArgument when it tries to descend: the base walk omits only NotFound-like errors.)
+  // A directory with such a name is listed too (walks: NonUtf8DirectoryDoesNotEndTheWalk).
   testing::write_local_file(tmp / "dir\xff/inner", "x");
   const auto again = fs->ls(tmp.path());
   ASSERT_EQ(again.size(), 3u);
   EXPECT_TRUE(again[1].is_dir());
+}
+
+TEST(LocalFs, NonUtf8DirectoryDoesNotEndTheWalk) {
+  // find/walk/glob/du cannot descend into a directory whose name on disk is not UTF-8 (the
+  // name cannot be passed back in), but they report it and walk everything else: with
+  // on_error=omit it is an unreadable, empty directory; on_error=raise raises.
+  testing::TempDir tmp("unit-local");
+  auto fs = make_local();
+  const std::string odd_dir = tmp / "b-\xff\xfe";
+  testing::write_local_file(odd_dir + "/hidden.txt", "not reachable");
+  testing::write_local_file(tmp / "a/one.txt", "1");
+  testing::write_local_file(tmp / "c/two.txt", "22");
+  testing::write_local_file(tmp / "odd-\xe9.txt", "333");  // Latin-1: a file, listed raw
+
+  std::map<std::string, FileInfo> found;
+  ASSERT_NO_THROW(found = fs->find(tmp.path()));
+  std::vector<std::string> names;
+  for (const auto& kv : found) names.push_back(kv.first);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{tmp / "a/one.txt", tmp / "c/two.txt", tmp / "odd-\xe9.txt"}));
+  FindOptions with_dirs;
+  with_dirs.withdirs = true;
+  found = fs->find(tmp.path(), with_dirs);
+  ASSERT_TRUE(found.contains(odd_dir));
+  EXPECT_TRUE(found.at(odd_dir).is_dir());
+  EXPECT_FALSE(found.contains(odd_dir + "/hidden.txt"));
+
+  const auto walked = fs->walk(tmp.path());
+  ASSERT_EQ(walked.size(), 4u);  // the root, a, the odd directory, c: in name order
+  EXPECT_EQ(walked[2].root, odd_dir);
+  EXPECT_TRUE(walked[2].dirs.empty());
+  EXPECT_TRUE(walked[2].files.empty());
+  EXPECT_EQ(walked[3].root, tmp / "c");
+  WalkOptions raise;
+  raise.on_error = OnError::kRaise;
+  EXPECT_THROW(fs->walk(tmp.path(), raise), InvalidArgument);
+
+  EXPECT_EQ(fs->glob(tmp / "**/*.txt").size(), 3u);
+  EXPECT_EQ(fs->du_total(tmp.path()), 6u);
+  // A recursive removal cannot remove what it cannot name: it fails rather than report
+  // success with the directory still there.
+  RmOptions recursive;
+  recursive.recursive = true;
+  EXPECT_THROW(fs->rm(tmp.path(), recursive), InvalidArgument);
+  EXPECT_TRUE(testing::local_exists(odd_dir + "/hidden.txt"));
 }
 
 TEST(LocalFs, ErrorKinds) {
@@ -433,7 +478,7 @@ TEST(LocalFs, ErrorKinds) {
   EXPECT_THROW(fs->rm_file(tmp.path()), IsADirectory);
   EXPECT_THROW(fs->rm_file(tmp / "none"), NotFound);
   EXPECT_THROW(fs->rmdir(tmp / "f"), NotADirectory);
-  EXPECT_THROW(fs->rmdir(tmp / "full"), Error);
+  EXPECT_THROW(fs->rmdir(tmp / "full"), DirectoryNotEmpty);
   EXPECT_THROW(fs->mkdir(tmp / "f"), AlreadyExists);
   EXPECT_THROW(fs->mkdir(tmp / "a/b", /*create_parents=*/false), NotFound);
   EXPECT_THROW(fs->mkdir(tmp / "f/sub"), NotADirectory);
@@ -450,6 +495,37 @@ TEST(LocalFs, ErrorKinds) {
   EXPECT_THROW(fs->run_sync(fs->_mv_file(tmp / "f", tmp / "full")), IsADirectory);
   EXPECT_THROW(fs->modified(tmp / "none"), NotFound);
   EXPECT_TRUE(temp_files(tmp.path()).empty());
+}
+
+TEST(LocalFs, NonEmptyDirectoryIsDirectoryNotEmpty) {
+  // ENOTEMPTY has its own kind: neither an I/O failure nor "already exists" (which
+  // makedirs(exist_ok) and friends treat as fine).
+  testing::TempDir tmp("unit-local");
+  auto fs = make_local();
+  testing::write_local_file(tmp / "full/child", "x");
+  testing::write_local_file(tmp / "src/inner", "y");
+  try {
+    fs->rmdir(tmp / "full");
+    ADD_FAILURE() << "rmdir of a non-empty directory succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kDirectoryNotEmpty) << e.what();
+    EXPECT_EQ(e.path(), tmp / "full");
+    EXPECT_EQ(e.message(), "rmdir failed");
+    EXPECT_NE(e.cause().find("ENOTEMPTY"), std::string::npos) << e.cause();
+    EXPECT_EQ(kind_name(e.kind()), "directory not empty");
+  }
+  EXPECT_EQ(testing::read_local_file(tmp / "full/child"), "x");
+  // rename(2) of a directory onto a non-empty one: the error names the destination.
+  try {
+    fs->run_sync(fs->_mv_file(tmp / "src", tmp / "full"));
+    ADD_FAILURE() << "a directory replaced a non-empty one";
+  } catch (const DirectoryNotEmpty& e) {
+    EXPECT_EQ(e.path(), tmp / "full");
+  }
+  EXPECT_EQ(testing::read_local_file(tmp / "src/inner"), "y");
+  fs->rm_file(tmp / "full/child");
+  fs->rmdir(tmp / "full");
+  EXPECT_FALSE(fs->exists(tmp / "full"));
 }
 
 TEST(LocalFs, CpKeepsModeAndMvRenames) {

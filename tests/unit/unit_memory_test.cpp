@@ -103,7 +103,7 @@ TEST(MemoryFs, MkdirAndRmdirErrors) {
     ADD_FAILURE() << "rmdir of a non-empty directory succeeded";
   } catch (const Error& e) {
     // Same kind as the local backend's ENOTEMPTY.
-    EXPECT_EQ(e.kind(), ErrorKind::kIo) << e.what();
+    EXPECT_EQ(e.kind(), ErrorKind::kDirectoryNotEmpty) << e.what();
     EXPECT_NE(std::string(e.what()).find("/a/b"), std::string::npos) << e.what();
   }
   EXPECT_THROW(fs->rmdir("/file"), NotADirectory);

@@ -1,6 +1,8 @@
 #pragma once
 /// \file backends/local.hpp
 /// \brief file:// — local disk through libuv's fs operations (never blocking the loop thread).
+///
+/// Semantics (atomic writes, names on disk that are not UTF-8, error kinds): docs/local.md.
 
 #include <cstddef>
 #include <memory>
