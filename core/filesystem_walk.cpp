@@ -1,7 +1,12 @@
 // Tree algorithms: walk, find, glob, du and expand_path.
 
 #include <algorithm>
+#include <coroutine>
+#include <deque>
+#include <exception>
+#include <limits>
 #include <set>
+#include <stop_token>
 #include <utility>
 
 #include "asyncfs/errors.hpp"
@@ -16,63 +21,251 @@ namespace {
 
 // Failures that mean "this directory cannot be listed" rather than "the service is broken":
 // on_error=omit turns them into an empty directory, the rest always propagate.
-bool omittable(ErrorKind kind) {
-  return kind == ErrorKind::kNotFound || kind == ErrorKind::kPermissionDenied ||
-         kind == ErrorKind::kNotADirectory;
+bool omittable(const Error& e, const std::string& path) {
+  switch (e.kind()) {
+    case ErrorKind::kNotFound:
+    case ErrorKind::kPermissionDenied:
+    case ErrorKind::kNotADirectory:
+      return true;
+    case ErrorKind::kInvalidArgument:
+      // A name the backend listed but will not take back: a local directory whose name on
+      // disk is not UTF-8 (the API speaks UTF-8). It is as unreadable as one without
+      // permission, and must not end the walk of everything else.
+      return !path::is_valid_utf8(path);
+    default:
+      return false;
+  }
 }
 
-// `path` is already stripped. Children are listed with the name their parent's listing gave
-// them (trailing "/" kept: an HTTP index may 404 on a directory URL without it), and sibling
-// subtrees are listed concurrently through the window.
-Task<std::vector<WalkEntry>> walk_tree(AsyncFileSystem* fs, std::string path,
-                                       std::optional<int> maxdepth, bool topdown, OnError on_error,
-                                       int win) {
-  std::vector<FileInfo> listing;
-  bool failed = false;
-  try {
-    listing = co_await fs->_ls(path);
-  } catch (const Error& e) {
-    if (on_error == OnError::kRaise || !omittable(e.kind())) throw;
-    failed = true;
-  }
-  WalkEntry entry;
-  entry.root = path;
-  if (failed) co_return std::vector<WalkEntry>{std::move(entry)};
+// --- the walk: one pool of listings for the whole tree ------------------------------------------
+//
+// Directories to list go into one queue; at most `limit` workers take them from it, each
+// listing one directory at a time and queueing the subdirectories it finds. So the number of
+// _ls calls in flight never exceeds the window however deep or wide the tree (a window per
+// directory would multiply at every level). The listings are kept as a tree and turned into
+// walk order (depth-first, children by name) at the end, so the result is independent of
+// the order in which listings complete.
+//
+// Only the walk coroutine itself starts workers, and a worker resumes the walk only while the
+// walk is suspended, so resumptions never nest deeper than worker -> walk -> new worker, even
+// when every listing completes synchronously (memory://).
 
-  const std::string self(path::strip_trailing_slash(path));
+struct WalkState;
+
+/// A worker coroutine: lists queued directories until the queue is empty.
+struct WalkWorker {
+  struct promise_type : detail::PromiseBase {
+    WalkWorker get_return_object() noexcept {
+      return {std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    struct Final {
+      WalkState* state;
+      bool await_ready() const noexcept { return false; }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept;
+      void await_resume() const noexcept {}
+    };
+    Final final_suspend() noexcept { return {state}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }  // the body catches everything
+    WalkState* state = nullptr;
+    /// Next finished worker: an intrusive list, as Final may not allocate.
+    std::coroutine_handle<promise_type> next_finished;
+  };
+  std::coroutine_handle<promise_type> h;
+};
+
+using WorkerHandle = std::coroutine_handle<WalkWorker::promise_type>;
+
+/// One directory of the walk.
+struct WalkNode {
+  std::string path;             // the name to list, as the parent's listing gave it
+  std::optional<int> maxdepth;  // levels left including this one; nullopt = unlimited
+  WalkEntry entry;
+  std::vector<std::size_t> children;  // subdirectories to walk, in name order
+  std::exception_ptr error;           // a failure on_error does not omit
+};
+
+struct WalkState {
+  AsyncFileSystem* fs = nullptr;
+  OnError on_error = OnError::kOmit;
+  std::size_t limit = 0;       // most workers (so listings) at once
+  std::deque<WalkNode> nodes;  // a deque: references stay valid while nodes are added
+  std::deque<std::size_t> pending;
+  std::size_t running = 0;  // live workers
+  std::stop_token stop;
+  std::exception_ptr start_failure;  // a worker could not be started (no memory)
+  std::coroutine_handle<> walk;      // the walk coroutine, while it waits for its workers
+  WorkerHandle finished;             // workers to destroy
+
+  /// Whether the waiting walk has something to do: start workers, or finish.
+  bool walk_has_work() const {
+    if (running == 0) return true;
+    return !start_failure && !stop.stop_requested() && !pending.empty() && running < limit;
+  }
+};
+
+std::coroutine_handle<> WalkWorker::promise_type::Final::await_suspend(
+    std::coroutine_handle<promise_type> h) noexcept {
+  --state->running;
+  h.promise().next_finished = state->finished;
+  state->finished = h;
+  if (state->walk && state->walk_has_work()) return std::exchange(state->walk, {});
+  return std::noop_coroutine();
+}
+
+/// Suspends the walk until a worker has finished or more workers may start.
+struct WaitForWorkers {
+  WalkState* st;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    if (st->walk_has_work()) return false;
+    st->walk = h;
+    return true;
+  }
+  void await_resume() const noexcept {}
+};
+
+/// Records the listing of node `id` and queues its subdirectories.
+void add_listing(WalkState& st, std::size_t id, std::vector<FileInfo> listing) {
+  WalkNode& node = st.nodes[id];
+  const std::string self(path::strip_trailing_slash(node.path));
+  // Children are listed with the name their parent's listing gave them (trailing "/" kept:
+  // an HTTP index may 404 on a directory URL without it).
   std::map<std::string, std::string> children;  // basename → name to list
   for (auto& info : listing) {
     const std::string_view pathname = path::strip_trailing_slash(info.name);
     std::string name(path::basename(pathname));
     if (info.is_dir() && pathname != self) {
       children[name] = info.name;
-      entry.dirs.insert_or_assign(std::move(name), std::move(info));
+      node.entry.dirs.insert_or_assign(std::move(name), std::move(info));
     } else if (pathname == self) {
-      entry.files.insert_or_assign("", std::move(info));
+      node.entry.files.insert_or_assign("", std::move(info));
     } else {
-      entry.files.insert_or_assign(std::move(name), std::move(info));
+      node.entry.files.insert_or_assign(std::move(name), std::move(info));
     }
   }
+  std::optional<int> below = node.maxdepth;
+  if (below) --*below;
+  if (below && *below < 1) return;
+  node.children.reserve(children.size());
+  for (auto& kv : children) {
+    const std::size_t child = st.nodes.size();
+    WalkNode& sub = st.nodes.emplace_back();
+    sub.path = std::move(kv.second);
+    sub.maxdepth = below;
+    sub.entry.root = sub.path;
+    node.children.push_back(child);
+    st.pending.push_back(child);
+  }
+}
 
-  std::vector<WalkEntry> out;
-  if (topdown) out.push_back(std::move(entry));
-  if (maxdepth) --*maxdepth;
-  if (!maxdepth || *maxdepth >= 1) {
-    std::vector<std::string> dirs;
-    dirs.reserve(children.size());
-    for (auto& kv : children) dirs.push_back(std::move(kv.second));
-    GatherOptions gopts;
-    gopts.batch_size = win;
-    auto subs = co_await gather<std::vector<WalkEntry>>(
-        dirs.size(),
-        [&](std::size_t i) { return walk_tree(fs, dirs[i], maxdepth, topdown, on_error, win); },
-        gopts);
-    for (auto& sub : subs) {
-      for (auto& e : std::move(sub).value()) out.push_back(std::move(e));
+/// Lets the waiting walk start more workers when listings are queued and the window has room.
+void wake_walk(WalkState& st) {
+  if (st.walk && st.walk_has_work()) std::exchange(st.walk, {}).resume();
+}
+
+WalkWorker walk_worker(WalkState* st) {
+  while (!st->pending.empty() && !st->stop.stop_requested()) {
+    const std::size_t id = st->pending.front();
+    st->pending.pop_front();
+    std::string target = st->nodes[id].path;
+    std::vector<FileInfo> listing;
+    std::exception_ptr failure;
+    bool omitted = false;
+    try {
+      listing = co_await st->fs->_ls(std::move(target));
+    } catch (const Error& e) {
+      if (st->on_error == OnError::kOmit && omittable(e, st->nodes[id].path)) {
+        omitted = true;  // an empty directory
+      } else {
+        failure = std::current_exception();
+      }
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (!failure && !omitted) {
+      try {
+        add_listing(*st, id, std::move(listing));
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    st->nodes[id].error = failure;
+    wake_walk(*st);
+  }
+}
+
+/// Starts workers while listings wait and the window has room, and frees finished ones.
+void start_workers(WalkState& st) {
+  while (!st.start_failure && !st.stop.stop_requested() && !st.pending.empty() &&
+         st.running < st.limit) {
+    try {
+      WalkWorker worker = walk_worker(&st);
+      worker.h.promise().state = &st;
+      worker.h.promise().set_stop_token(st.stop);
+      ++st.running;
+      worker.h.resume();  // runs until its first listing suspends (or the queue is empty)
+    } catch (...) {
+      st.start_failure = std::current_exception();
     }
   }
-  if (!topdown) out.push_back(std::move(entry));
-  co_return out;
+  while (st.finished) {
+    WorkerHandle h = std::exchange(st.finished, st.finished.promise().next_finished);
+    h.destroy();
+  }
+}
+
+/// The entries in walk order: depth-first, subdirectories by name, each directory before
+/// (topdown) or after (bottom-up) its subtree. Rethrows the first failure in that order,
+/// which is the one a recursive walk would have met first.
+std::vector<WalkEntry> walk_order(WalkState& st, bool topdown) {
+  std::vector<WalkEntry> out;
+  std::vector<std::pair<std::size_t, std::size_t>> stack;  // node, next child
+  stack.emplace_back(0, 0);
+  while (!stack.empty()) {
+    const std::size_t id = stack.back().first;
+    const std::size_t next = stack.back().second;
+    WalkNode& node = st.nodes[id];
+    if (next == 0) {
+      if (node.error) std::rethrow_exception(node.error);
+      if (topdown) out.push_back(std::move(node.entry));
+    }
+    if (next < node.children.size()) {
+      ++stack.back().second;
+      stack.emplace_back(node.children[next], 0);
+      continue;
+    }
+    if (!topdown) out.push_back(std::move(node.entry));
+    stack.pop_back();
+  }
+  return out;
+}
+
+// `path` is already stripped.
+Task<std::vector<WalkEntry>> walk_tree(AsyncFileSystem* fs, std::string path,
+                                       std::optional<int> maxdepth, bool topdown, OnError on_error,
+                                       int win) {
+  detail::validate_window(win);
+  WalkState st;
+  st.fs = fs;
+  st.on_error = on_error;
+  st.limit = win < 0 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(win);
+  st.stop = co_await current_stop_token();
+  WalkNode& root = st.nodes.emplace_back();
+  root.path = path;
+  root.maxdepth = maxdepth;
+  root.entry.root = path;
+  st.pending.push_back(0);
+  for (;;) {
+    start_workers(st);
+    if (st.running == 0) break;
+    WaitForWorkers wait{&st};
+    co_await wait;
+  }
+  if (st.start_failure) std::rethrow_exception(st.start_failure);
+  // Stopped with directories never listed: the result would be incomplete.
+  if (!st.pending.empty()) throw Cancelled(path, "operation cancelled");
+  co_return walk_order(st, topdown);
 }
 
 }  // namespace
