@@ -168,6 +168,15 @@ std::string local_dir_of(const std::string& p) {
   return p.substr(0, slash);
 }
 
+/// The system temp directory as libuv finds it: $TMPDIR, $TMP, $TEMP, $TEMPDIR, else /tmp.
+std::string system_temp_dir() {
+  std::string buf(4096, '\0');
+  std::size_t size = buf.size();
+  if (uv_os_tmpdir(buf.data(), &size) != 0) return "/tmp";
+  buf.resize(size);
+  return buf;
+}
+
 }  // namespace
 
 // --- construction, paths, requests ---------------------------------------------------------
@@ -733,10 +742,39 @@ Task<void> HttpFileSystem::throw_put_failure(Response resp, std::string url, std
 
 Task<void> HttpFileSystem::_cp_file(std::string path1, std::string path2) {
   // No server-side copy over plain HTTP (capabilities().copy is false): download, then upload.
+  // Through a temporary file rather than memory, so a copy of any size holds a few chunks.
   const std::string src = strip_protocol(path1);
   const std::string dst = strip_protocol(path2);
-  Bytes data = co_await _cat_file(src, std::nullopt, std::nullopt);
-  co_await _pipe_file(dst, std::move(data), WriteMode::kOverwrite);
+  if (url_path(dst).ends_with('/')) throw IsADirectory(dst, "cannot write to a directory URL");
+  uv_loop_t* loop = io().loop();
+  // O_EXCL reserves a unique name; _get_file streams into its own temporary beside it and
+  // renames that over it, so its retries and error mapping apply unchanged.
+  const std::string reserve_as = system_temp_dir() + "/http-cp";
+  local::TempFile tmp;
+  bool reserved = false;
+  ErrorDetails temp_failure;
+  try {
+    tmp = co_await local::create_temp(loop, reserve_as);
+    reserved = true;
+  } catch (const Error& e) {
+    temp_failure.cause = e.what();
+  }
+  if (!reserved) {
+    // Not the local error's own kind: a NotFound (a missing temp directory) would read as a
+    // missing source, which copy(on_error=ignore) skips.
+    throw IoError(src, "copy needs a temporary file in " + local_dir_of(reserve_as), temp_failure);
+  }
+  std::exception_ptr err;
+  try {
+    co_await local::uvfs::close(loop, std::exchange(tmp.fd, -1), tmp.path);
+    co_await _get_file(src, tmp.path, nullptr);
+    co_await _put_file(tmp.path, dst, nullptr, WriteMode::kOverwrite);
+  } catch (...) {
+    err = std::current_exception();
+  }
+  // Success, failure or cancellation: the temporary goes (discard_temp never throws).
+  co_await local::discard_temp(loop, std::move(tmp));
+  if (err) std::rethrow_exception(err);
 }
 
 Task<void> HttpFileSystem::_rm_file(std::string path) {
@@ -797,7 +835,7 @@ Task<void> HttpFileSystem::_rmdir(std::string path) {
   const std::string url = with_slash(strip_protocol(path));
   // DELETE of a WebDAV collection is recursive: refuse a non-empty one first, like rmdir(2).
   auto entries = co_await _ls(url);
-  if (!entries.empty()) throw InvalidArgument(url, "directory not empty");
+  if (!entries.empty()) throw DirectoryNotEmpty(url, "directory not empty");
   RequestSpec del;
   del.method = "DELETE";
   del.url = url;

@@ -29,11 +29,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
+#include <optional>
+#include <random>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "asyncfs/asyncfs.hpp"
 #include "asyncfs/backends/http.hpp"
@@ -49,6 +55,7 @@ namespace {
 using testing::FaultServer;
 using testing::NginxServer;
 namespace stdfs = std::filesystem;
+using namespace std::chrono_literals;
 
 std::string data_14999() {
   std::string out;
@@ -509,6 +516,148 @@ TEST(Write, PipePutRemoveMkdirOnNginx) {
   EXPECT_TRUE(fs->isdir(nginx.url("w/d1/d2/")));
   fs->makedirs(nginx.url("w/d1/d2"), true);
   EXPECT_KIND(kAlreadyExists, fs->makedirs(nginx.url("w/d1/d2"), false));
+  // rmdir refuses a collection with something in it (DELETE would remove it all).
+  EXPECT_KIND(kDirectoryNotEmpty, fs->rmdir(nginx.url("w/d1")));
+  EXPECT_TRUE(fs->isdir(nginx.url("w/d1/d2/")));
+  fs->rmdir(nginx.url("w/d1/d2"));
+  fs->rmdir(nginx.url("w/d1"));
+  EXPECT_FALSE(fs->exists(nginx.url("w/d1/")));
+}
+
+// --- cp_file: GET into a temporary file, PUT from it ------------------------------------------
+
+/// Sets an environment variable for the scope of a test (the IO thread is idle meanwhile).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+/// Names in `dir` (copy's temporaries go to $TMPDIR, which these tests point at `dir`).
+std::vector<std::string> entries_of(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : stdfs::directory_iterator(dir)) out.push_back(e.path().filename());
+  return out;
+}
+
+/// Bytes that repeat nowhere: a misplaced chunk cannot go unnoticed.
+std::string random_bytes(std::size_t n) {
+  std::mt19937_64 rng(n);
+  std::string out(n, '\0');
+  for (auto& c : out) c = static_cast<char>(rng());
+  return out;
+}
+
+TEST(Transfer, CpFileStreamsThroughATemporaryFile) {
+  auto& nginx = NginxServer::shared();
+  testing::TempDir tmp("asyncfs-http-cp");
+  ScopedEnv tmpdir("TMPDIR", tmp.path());
+  const std::string big = random_bytes((5 << 20) + 12345);
+  nginx.write("cp/src.bin", big);
+  nginx.write("cp/empty", "");
+  Options small{{"block_size", "65536"}};
+  auto fs = make_fs(small);
+
+  fs->cp_file(nginx.url("cp/src.bin"), nginx.url("cp/out/dst.bin"));
+  EXPECT_EQ(read_local(nginx.path("cp/out/dst.bin")), big);
+  EXPECT_EQ(entries_of(tmp.path()), std::vector<std::string>{}) << "temporary left behind";
+  // Overwrites, and copies an empty file as an empty file.
+  fs->cp_file(nginx.url("cp/empty"), nginx.url("cp/out/dst.bin"));
+  EXPECT_EQ(fs->size(nginx.url("cp/out/dst.bin")), 0u);
+  // The bulk API goes through the same hook.
+  fs->copy(nginx.url("cp/src.bin"), nginx.url("cp/out/again.bin"));
+  EXPECT_EQ(read_local(nginx.path("cp/out/again.bin")), big);
+  EXPECT_EQ(entries_of(tmp.path()), std::vector<std::string>{});
+  // A directory URL is refused before anything is downloaded.
+  EXPECT_KIND(kIsADirectory, fs->cp_file(nginx.url("cp/src.bin"), nginx.url("cp/out/")));
+  EXPECT_EQ(entries_of(tmp.path()), std::vector<std::string>{});
+}
+
+TEST(Transfer, CpFileFailuresLeaveNoTemporary) {
+  auto& nginx = NginxServer::shared();
+  auto& f = FaultServer::shared();
+  testing::TempDir tmp("asyncfs-http-cp-fail");
+  ScopedEnv tmpdir("TMPDIR", tmp.path());
+  auto fs = make_fs();
+  // A missing source: NotFound naming it, no destination, no temporary.
+  try {
+    fs->cp_file(nginx.url("cp/missing.bin"), nginx.url("cp/never.bin"));
+    ADD_FAILURE() << "no exception";
+  } catch (const NotFound& e) {
+    EXPECT_EQ(e.path(), nginx.url("cp/missing.bin"));
+    EXPECT_EQ(e.http_status(), 404);
+  }
+  EXPECT_FALSE(stdfs::exists(nginx.path("cp/never.bin")));
+  EXPECT_EQ(entries_of(tmp.path()), std::vector<std::string>{});
+  // A server error on the source, after its retries.
+  Options one{{"retries", "1"}};
+  EXPECT_KIND(kProtocol, make_fs(one)->cp_file(f.url("status/500"), nginx.url("cp/never.bin")));
+  EXPECT_EQ(entries_of(tmp.path()), std::vector<std::string>{});
+  // The upload fails (a file where the destination's parent should be).
+  nginx.write("cp/plain", "x");
+  nginx.write("cp/src.txt", "data");
+  EXPECT_KIND(kNotADirectory, fs->cp_file(nginx.url("cp/src.txt"), nginx.url("cp/plain/sub")));
+  EXPECT_EQ(entries_of(tmp.path()), std::vector<std::string>{});
+}
+
+TEST(Transfer, CpFileNeedsItsTemporaryDirectory) {
+  // Proves the temporary goes to $TMPDIR (so the checks above look in the right place), and
+  // that a missing one is an I/O error about the copy, not a NotFound that copy(on_error=
+  // ignore) would take for a vanished source.
+  auto& nginx = NginxServer::shared();
+  testing::TempDir tmp("asyncfs-http-cp-none");
+  ScopedEnv tmpdir("TMPDIR", tmp / "does-not-exist");
+  nginx.write("cp/src.txt", "data");
+  auto fs = make_fs();
+  try {
+    fs->cp_file(nginx.url("cp/src.txt"), nginx.url("cp/never2.txt"));
+    ADD_FAILURE() << "no exception";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kIo) << e.what();
+    EXPECT_EQ(e.path(), nginx.url("cp/src.txt"));
+    EXPECT_NE(e.message().find(tmp / "does-not-exist"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(stdfs::exists(nginx.path("cp/never2.txt")));
+}
+
+TEST(Transfer, CpFileCancelledRemovesItsTemporary) {
+  auto& nginx = NginxServer::shared();
+  auto& f = FaultServer::shared();
+  testing::TempDir tmp("asyncfs-http-cp-cancel");
+  ScopedEnv tmpdir("TMPDIR", tmp.path());
+  auto fs = make_fs();
+  // A source that drips for 20 s; the call gives up after 1 s.
+  auto copying = std::async(std::launch::async, [&] {
+    fs->cp_file(f.url("slow?size=1000&interval_ms=20"), nginx.url("cp/slow.bin"), 1s);
+  });
+  bool seen = false;
+  for (int i = 0; i < 200 && !seen; ++i) {
+    seen = !entries_of(tmp.path()).empty();
+    if (!seen) std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(seen) << "no temporary file while copying";
+  EXPECT_THROW(copying.get(), Timeout);
+  // The cancelled copy winds down on the IO thread: its temporaries go.
+  for (int i = 0; i < 500 && !entries_of(tmp.path()).empty(); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(entries_of(tmp.path()), std::vector<std::string>{});
+  EXPECT_FALSE(stdfs::exists(nginx.path("cp/slow.bin")));
 }
 
 TEST(Write, PostToFaultSink) {
