@@ -28,6 +28,7 @@
 #include "support/co_test.hpp"
 #include "support/fault_server.hpp"
 #include "support/nginx_server.hpp"
+#include "support/patterns.hpp"
 #include "support/temp_dir.hpp"
 
 namespace asyncfs::http {
@@ -38,14 +39,7 @@ using asyncfs::testing::NginxServer;
 using asyncfs::testing::run;
 using namespace std::chrono_literals;
 
-std::string pattern(std::size_t n) {
-  static const std::string kAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string out;
-  out.reserve(n);
-  while (out.size() < n) out += kAlphabet;
-  out.resize(n);
-  return out;
-}
+using asyncfs::testing::pattern;
 
 Request get(std::string url) {
   Request rq;

@@ -47,6 +47,7 @@
 #include "support/fault_server.hpp"
 #include "support/http_transport.hpp"
 #include "support/nginx_server.hpp"
+#include "support/patterns.hpp"
 #include "support/temp_dir.hpp"
 
 namespace asyncfs {
@@ -66,13 +67,7 @@ std::string data_14999() {
   return out;
 }
 
-std::string pattern(std::size_t n) {
-  static const std::string p = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string out;
-  while (out.size() < n) out += p;
-  out.resize(n);
-  return out;
-}
+using asyncfs::testing::pattern;
 
 std::shared_ptr<AsyncFileSystem> make_fs(Options extra = {}) {
   Options opts{{"retry_backoff", "0.01"},

@@ -27,6 +27,7 @@
 #include "core/http/engine.hpp"
 #include "support/co_test.hpp"
 #include "support/nginx_server.hpp"
+#include "support/patterns.hpp"
 #include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
 
@@ -38,13 +39,7 @@ using testing::NginxServer;
 /// Bound of every blocking call: a TLS or HTTP/2 bug fails the test instead of hanging it.
 constexpr auto kBound = std::chrono::seconds(30);
 
-std::string pattern(std::size_t n) {
-  static const std::string p = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string out;
-  while (out.size() < n) out += p;
-  out.resize(n);
-  return out;
-}
+using asyncfs::testing::pattern;
 
 /// Every byte value, several times: TLS and HTTP/2 framing must pass binary data untouched.
 std::string binary(std::size_t n) {
