@@ -328,7 +328,7 @@ Task<std::map<std::string, FileInfo>> AsyncFileSystem::_glob(std::string pattern
   const std::string p = strip_protocol(pattern);
   std::map<std::string, FileInfo> out;
 
-  if (!path::has_magic(p)) {
+  if (!path::has_magic(p, capabilities().question_mark_is_wildcard)) {
     try {
       FileInfo info = co_await _info(p);
       // A trailing "/" asks for directories only.
@@ -429,8 +429,9 @@ namespace detail {
 Task<InfoMap> expand_detail(AsyncFileSystem* fs, std::vector<std::string> items, bool recursive,
                             std::optional<int> maxdepth, bool literal) {
   InfoMap out;
+  const bool question_mark = fs->capabilities().question_mark_is_wildcard;
   for (auto& p : items) {
-    if (!literal && path::has_magic(p)) {
+    if (!literal && path::has_magic(p, question_mark)) {
       GlobOptions gopts;
       gopts.maxdepth = maxdepth;
       gopts.withdirs = true;

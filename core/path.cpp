@@ -48,8 +48,8 @@ std::string join(std::string_view a, std::string_view b) {
   return out;
 }
 
-bool has_magic(std::string_view p) noexcept {
-  return p.find_first_of("*?[") != std::string_view::npos;
+bool has_magic(std::string_view p, bool question_mark_is_wildcard) noexcept {
+  return p.find_first_of(question_mark_is_wildcard ? "*?[" : "*[") != std::string_view::npos;
 }
 
 namespace {

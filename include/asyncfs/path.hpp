@@ -19,8 +19,9 @@ std::string join(std::string_view a, std::string_view b);
 std::string_view strip_trailing_slash(std::string_view p);
 bool has_trailing_slash(std::string_view p) noexcept;
 
-/// True when `p` contains a glob character (`*`, `?` or `[`).
-bool has_magic(std::string_view p) noexcept;
+/// True when `p` contains a glob character (`*`, `?` or `[`). Where `?` is not a wildcard
+/// (Capabilities::question_mark_is_wildcard false: it starts an HTTP query), only `*` and `[`.
+bool has_magic(std::string_view p, bool question_mark_is_wildcard = true) noexcept;
 
 /// Valid UTF-8 (names that are not are rejected with InvalidArgument at the API boundary).
 bool is_valid_utf8(std::string_view s) noexcept;

@@ -402,6 +402,24 @@ TEST(Read, RedirectToOtherHostDropsAuthorization) {
 
 // --- open ------------------------------------------------------------------------------------
 
+TEST(Read, UrlsWithQueryStringsAreLiteralNames) {
+  // In an HTTP URL "?" starts the query: it is no glob character, so cat of such URLs must
+  // not expand them first (that cost one sequential HEAD per URL before the GETs).
+  auto& nginx = NginxServer::shared();
+  nginx.write("query/a.bin", pattern(1000));
+  auto fs = make_fs();
+  std::vector<std::string> urls;
+  for (int i = 0; i < 20; ++i) urls.push_back(nginx.url("query/a.bin?v=" + std::to_string(i)));
+  CatResult many = fs->cat(urls);
+  ASSERT_EQ(many.items.size(), urls.size());
+  for (const auto& u : urls) EXPECT_EQ(many.items.at(u).value(), pattern(1000)) << u;
+  CatResult one = fs->cat(nginx.url("query/a.bin?v=single"));
+  EXPECT_TRUE(one.single);
+  EXPECT_EQ(one.value(), pattern(1000));
+  const std::string log = nginx.access_log();
+  EXPECT_EQ(log.find("HEAD /query/a.bin"), std::string::npos) << log.substr(0, 2000);
+}
+
 TEST(Open, BufferedWithRangesAndStreamWithout) {
   auto& f = FaultServer::shared();
   auto fs = make_fs();
