@@ -361,7 +361,12 @@ std::string cause_of(const Transfer& t) {
     case CURLE_COULDNT_CONNECT:
       throw NetworkError(url, "cannot connect", std::move(details));
     case CURLE_SSL_CACERT_BADFILE:
-      throw InvalidArgument(url, "cannot use the CA bundle (ca_path)", std::move(details));
+      // The caller's ca_path is a bad argument; a system without a CA bundle (no
+      // ca-certificates package) simply cannot verify anything.
+      if (!t.options.ca_path.empty()) {
+        throw InvalidArgument(url, "cannot use the CA bundle (ca_path)", std::move(details));
+      }
+      throw NetworkError(url, std::string(kTlsFailure), std::move(details));
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:

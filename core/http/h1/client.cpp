@@ -53,6 +53,13 @@ bool env_proxy_set() {
   return false;
 }
 
+/// "localhost" or a name below it (RFC 6761 section 6.3), in any case.
+bool is_localhost(std::string_view host) {
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  if (iequals(host, "localhost")) return true;
+  return host.size() > 10 && iequals(host.substr(host.size() - 10), ".localhost");
+}
+
 bool is_redirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
@@ -638,6 +645,21 @@ void Client::Impl::open_conn(const std::shared_ptr<Exchange>& ex,
     sockaddr_storage ss{};
     std::memcpy(&ss, &v4, sizeof v4);
     c->addrs.push_back(ss);
+    c->connect_next();
+    return;
+  }
+  if (is_localhost(u.host)) {
+    // RFC 6761: loopback, without asking the resolver (as curl does). A minimal system may
+    // have no /etc/hosts at all.
+    sockaddr_storage ss4{};
+    sockaddr_in lo4{};
+    uv_ip4_addr("127.0.0.1", u.port, &lo4);
+    std::memcpy(&ss4, &lo4, sizeof lo4);
+    sockaddr_storage ss6{};
+    sockaddr_in6 lo6{};
+    uv_ip6_addr("::1", u.port, &lo6);
+    std::memcpy(&ss6, &lo6, sizeof lo6);
+    c->addrs = {ss4, ss6};
     c->connect_next();
     return;
   }
