@@ -544,6 +544,33 @@ TEST_P(HttpEngineTest, StreamMidBodyFailureSurfacesFromNext) {
                NetworkError);
 }
 
+TEST_P(HttpEngineTest, ManyUnreachableHostsThenNormalService) {
+  // Per-host state (pools, lookups) is created and dropped for each host: a crawl over many
+  // hosts that refuse connections must leave the engine working (and ASan clean).
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+  IoThread* io = &io_;
+  auto make = [io, &port, op = opts()](std::size_t i) {
+    // 127.0.0.2 ... 127.0.0.81: all loopback, all distinct hosts, nobody listening.
+    return do_fetch(io, get("http://127.0.0." + std::to_string(2 + i) + ":" + port + "/x"), op);
+  };
+  GatherOptions g;
+  g.batch_size = 16;
+  auto results = run(io_, gather<Response>(80, make, g));
+  for (auto& r : results) EXPECT_FALSE(r.has_value());
+  NginxServer& nginx = NginxServer::shared();
+  nginx.write("engine/after-crawl", "still fine");
+  EXPECT_EQ(fetch(get(nginx.url("engine/after-crawl"))).body, "still fine");
+  EXPECT_TRUE(wait_idle());
+}
+
 TEST_P(HttpEngineTest, ConnectionRefusedIsNetworkError) {
   // A port that was just free: bind, read it, close.
   int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -41,6 +41,8 @@ constexpr std::size_t kReadBufferSize = 256 * 1024;
 constexpr std::size_t kDirectReadSize = 1024 * 1024;
 // Resolved host names are reused for this long (curl's default DNS cache timeout).
 constexpr std::uint64_t kDnsTtlMs = 60'000;
+// Names the lookup cache holds before it drops expired ones.
+constexpr std::size_t kMaxDnsEntries = 1024;
 // Idle connections per host kept for reuse.
 constexpr std::size_t kMaxIdlePerHost = 256;
 
@@ -101,6 +103,8 @@ struct Client::Impl {
   void open_conn(const std::shared_ptr<Exchange>& ex, std::vector<sockaddr_storage> addrs = {});
   /// Opens a connection for the first queued exchange of `pool` when the cap allows.
   void admit_waiter(HostPool& pool);
+  /// Caches a lookup; expired entries go once the cache holds many names.
+  void remember_dns(const std::string& host, const std::vector<sockaddr_storage>& addrs);
   /// A connection whose exchange ended well: to the next queued exchange, the pool, or closed.
   void release(Conn* c, bool reusable);
   void close_conn(Conn* c);
@@ -604,6 +608,16 @@ void Client::Impl::start(const std::shared_ptr<Exchange>& ex) {
   open_conn(ex);
 }
 
+void Client::Impl::remember_dns(const std::string& host,
+                                const std::vector<sockaddr_storage>& addrs) {
+  const std::uint64_t now = uv_now(loop);
+  if (dns.size() >= kMaxDnsEntries) {
+    std::erase_if(dns, [now](const auto& kv) { return kv.second.expires <= now; });
+    if (dns.size() >= kMaxDnsEntries) dns.clear();  // all fresh: start over rather than grow
+  }
+  dns[host] = DnsEntry{addrs, now + kDnsTtlMs};
+}
+
 void Client::Impl::admit_waiter(HostPool& pool) {
   while (!shutting_down && !pool.waiting.empty()) {
     std::shared_ptr<Exchange> next = pool.waiting.front();
@@ -702,10 +716,7 @@ void Client::Impl::open_conn(const std::shared_ptr<Exchange>& ex,
           conn->addrs.push_back(ss);
         }
         uv_freeaddrinfo(res);
-        if (conn->ex) {
-          conn->impl->dns[conn->ex->url->host] =
-              DnsEntry{conn->addrs, uv_now(conn->impl->loop) + kDnsTtlMs};
-        }
+        if (conn->ex) conn->impl->remember_dns(conn->ex->url->host, conn->addrs);
         conn->connect_next();
       },
       u.host.c_str(), port.c_str(), &hints);
@@ -761,6 +772,13 @@ void Client::Impl::close_conn(Conn* c) {
     std::erase(pool.idle, c);
     if (pool.total > 0) pool.total -= 1;
     admit_waiter(pool);  // a slot under the cap is free now
+  }
+  // A crawl over many hosts must not keep a pool per host forever. Looked up again:
+  // admit_waiter() may have opened, failed and closed connections meanwhile. Callers that
+  // hold a reference to the pool return right after closing (see start() and release()).
+  if (auto again = hosts.find(c->key); again != hosts.end()) {
+    const HostPool& pool = again->second;
+    if (pool.total == 0 && pool.idle.empty() && pool.waiting.empty()) hosts.erase(again);
   }
   uv_timer_stop(&c->timer);
   uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), &on_close);
