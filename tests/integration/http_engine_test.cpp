@@ -16,6 +16,7 @@
 #include <fstream>
 #include <future>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +53,22 @@ Task<Response> do_fetch(IoThread* io, Request rq, TransportOptions op) {
   auto task = engine.fetch(std::move(rq), std::move(op));
   Response r = co_await std::move(task);
   co_return r;
+}
+
+/// A loopback port that was free a moment ago: bound, read, closed (nobody listens there).
+std::uint16_t closed_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    throw std::runtime_error("cannot bind a loopback port");
+  }
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
 }
 
 Task<Engine*> engine_of(IoThread* io) { co_return &Engine::of(*io); }
@@ -547,15 +564,7 @@ TEST_P(HttpEngineTest, StreamMidBodyFailureSurfacesFromNext) {
 TEST_P(HttpEngineTest, ManyUnreachableHostsThenNormalService) {
   // Per-host state (pools, lookups) is created and dropped for each host: a crawl over many
   // hosts that refuse connections must leave the engine working (and ASan clean).
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  const std::string port = std::to_string(ntohs(addr.sin_port));
+  const std::string port = std::to_string(closed_port());
   IoThread* io = &io_;
   auto make = [io, &port, op = opts()](std::size_t i) {
     // 127.0.0.2 ... 127.0.0.81: all loopback, all distinct hosts, nobody listening.
@@ -572,16 +581,7 @@ TEST_P(HttpEngineTest, ManyUnreachableHostsThenNormalService) {
 }
 
 TEST_P(HttpEngineTest, ConnectionRefusedIsNetworkError) {
-  // A port that was just free: bind, read it, close.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x";
+  const std::string url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/x";
   try {
     fetch(get(url));
     ADD_FAILURE() << "no exception";
