@@ -82,7 +82,7 @@ class StreamFile final : public AsyncFile {
     if (!stream_ && !eof_) {
       RequestSpec get;
       get.url = path();
-      get.accept_encoding = "gzip, deflate";
+      get.accept_encoding = kDecodedEncodings;
       Task<std::unique_ptr<BodyStream>> opening = fs_->open_stream(std::move(get), kStreamAhead);
       stream_ = co_await std::move(opening);
       if (stream_->response().status != 200) {

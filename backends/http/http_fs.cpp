@@ -39,8 +39,6 @@ using std::chrono::milliseconds;
 constexpr std::uint64_t kMaxIndexBytes = 64ull << 20;
 /// A ranged probe GET of info() reads at most this much of a server that ignores Range.
 constexpr std::uint64_t kMaxProbeBytes = 1ull << 20;
-/// What a whole-body GET asks for: curl decodes, so callers see the stored bytes.
-constexpr std::string_view kDecodedEncodings = "gzip, deflate";
 
 std::string base64(std::string_view in) {
   static constexpr char kAlphabet[] =

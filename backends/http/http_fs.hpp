@@ -16,6 +16,10 @@
 namespace asyncfs::http {
 
 /// One request as the backend describes it; copyable so that every retry rebuilds it.
+/// What a whole-body GET asks for: the engine returns the decoded bytes, so callers see the
+/// stored ones.
+inline constexpr std::string_view kDecodedEncodings = "gzip, deflate";
+
 struct RequestSpec {
   std::string method = "GET";
   std::string url;

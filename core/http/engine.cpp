@@ -62,7 +62,6 @@ Task<Response> Engine::fetch(Request request, TransportOptions options) {
       // Not for the native client (https, upload...), or an encoded body to decode: libcurl
       // from here on, following what is left of the redirect budget itself.
       options.max_redirects -= hop;
-      options.native_http1 = false;
       Task<Response> rest = im->curl->fetch(std::move(request), std::move(options));
       Response resp = co_await std::move(rest);
       co_return resp;

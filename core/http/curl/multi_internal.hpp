@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/http/body_sink.hpp"
 #include "core/http/curl/multi.hpp"
 
 namespace asyncfs::http {
@@ -25,7 +26,7 @@ namespace asyncfs::http {
 constexpr std::size_t kMaxPooledEasy = 64;
 
 /// Why our own callbacks stopped a transfer (curl then reports WRITE_ERROR / ABORTED).
-enum class Abort { kNone, kTooLarge, kSinkDeclined, kSinkThrew, kUploadRead };
+enum class Abort { kNone, kSink, kUploadRead };
 
 struct SocketCtx;
 struct Transfer;
@@ -99,6 +100,7 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   bool cancelled = false;
   CURLcode result = CURLE_OK;
   Abort abort = Abort::kNone;
+  SinkStop sink_stop = SinkStop::kNone;  // with Abort::kSink
   std::exception_ptr sink_error;
   int upload_errno = 0;
   std::optional<std::stop_callback<OnStop>> on_stop;

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "asyncfs/errors.hpp"
 #include "core/http/body_buffer.hpp"
@@ -77,30 +78,18 @@ size_t Transfer::on_write(char* data, size_t size, size_t n, void* self) {
   auto* t = static_cast<Transfer*>(self);
   const size_t len = size * n;
   if (t->abort != Abort::kNone) return 0;
-  t->response.body_bytes += len;
   BodySink& sink = t->request.sink;
-  if (sink.on_data) {
-    try {
-      if (!sink.on_data(std::string_view(data, len))) {
-        t->abort = Abort::kSinkDeclined;
-        return 0;
-      }
-    } catch (...) {
-      t->sink_error = std::current_exception();
-      t->abort = Abort::kSinkThrew;
-      return 0;
-    }
-  } else {
-    if (sink.max_bytes && t->response.body.size() + len > *sink.max_bytes) {
-      t->abort = Abort::kTooLarge;
-      return 0;  // curl fails the transfer with CURLE_WRITE_ERROR
-    }
-    if (t->response.body.empty() && t->content_length) {
-      reserve_body(t->response.body, *t->content_length, sink.max_bytes);
-    }
-    append_body(t->response.body, std::string_view(data, len));
+  if (!sink.on_data && t->response.body.empty() && t->content_length) {
+    reserve_body(t->response.body, *t->content_length, sink.max_bytes);
   }
-  if (t->request.progress && !t->uploading) t->request.progress->relative_update(len);
+  // Progress counts the upload while one runs, not the response to it.
+  Callback* progress = t->uploading ? nullptr : t->request.progress;
+  t->sink_stop =
+      deliver_body(t->request, t->response, std::string_view(data, len), progress, t->sink_error);
+  if (t->sink_stop != SinkStop::kNone) {
+    t->abort = Abort::kSink;
+    return 0;  // curl fails the transfer with CURLE_WRITE_ERROR
+  }
   if (sink.gate && sink.gate->pause_wanted && !t->paused) t->pause_receiving();
   return len;
 }
@@ -320,13 +309,9 @@ std::string cause_of(const Transfer& t) {
 [[noreturn]] void throw_transfer_error(Transfer& t) {
   const std::string& url = t.request.url;
   switch (t.abort) {
-    case Abort::kTooLarge:
-      throw TooLarge(
-          url, "response body larger than " + std::to_string(*t.request.sink.max_bytes) + " bytes");
-    case Abort::kSinkDeclined:
-      throw Cancelled(url, "transfer aborted by its body sink");
-    case Abort::kSinkThrew:
-      std::rethrow_exception(t.sink_error);
+    case Abort::kSink:
+      std::rethrow_exception(
+          sink_stop_error(t.sink_stop, t.request, std::exchange(t.sink_error, nullptr)));
     case Abort::kUploadRead:
       throw IoError(t.request.upload_path, "reading the upload body of " + url + " failed",
                     ErrorDetails{0, std::strerror(t.upload_errno)});

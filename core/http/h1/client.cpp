@@ -28,6 +28,7 @@
 
 #include "asyncfs/errors.hpp"
 #include "core/http/body_buffer.hpp"
+#include "core/http/body_sink.hpp"
 #include "core/http/h1/response_parser.hpp"
 #include "core/http/header_util.hpp"
 
@@ -67,8 +68,6 @@ bool is_redirect(int status) {
 }
 
 std::string uv_text(int rc) { return uv_strerror(rc); }
-
-enum class Abort { kNone, kTooLarge, kSinkDeclined, kSinkThrew };
 
 }  // namespace
 
@@ -132,10 +131,11 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
   bool started = false;
   bool starting = false;  // inside start(): finish() must not resume (see ExchangeAwaiter)
   bool cancelled = false;
-  bool retried = false;   // already re-sent once after a dead keep-alive connection
-  bool discard = false;   // a redirect about to be followed: its body goes nowhere
-  bool fallback = false;  // encoded body the caller wants decoded: libcurl redoes the hop
-  Abort abort = Abort::kNone;
+  bool retried = false;             // already re-sent once after a dead keep-alive connection
+  bool discard = false;             // a redirect about to be followed: its body goes nowhere
+  bool fallback = false;            // encoded body the caller wants decoded: libcurl redoes the hop
+  SinkStop stop = SinkStop::kNone;  // why the sink stopped the exchange
+  std::exception_ptr sink_error;
   std::exception_ptr error;  // set when it failed
   std::coroutine_handle<> waiter;
   std::optional<std::stop_callback<OnStop>> on_stop;
@@ -220,28 +220,8 @@ void Exchange::on_head(ResponseParser& p) {
 
 bool Exchange::on_body(std::string_view data) {
   if (discard) return true;
-  response.body_bytes += data.size();
-  BodySink& sink = rq->sink;
-  if (sink.on_data) {
-    try {
-      if (!sink.on_data(data)) {
-        abort = Abort::kSinkDeclined;
-        return false;
-      }
-    } catch (...) {
-      abort = Abort::kSinkThrew;
-      fail(std::current_exception());
-      return false;
-    }
-  } else {
-    if (sink.max_bytes && response.body.size() + data.size() > *sink.max_bytes) {
-      abort = Abort::kTooLarge;
-      return false;
-    }
-    append_body(response.body, data);
-  }
-  if (rq->progress) rq->progress->relative_update(data.size());
-  return true;
+  stop = deliver_body(*rq, response, data, rq->progress, sink_error);
+  return stop == SinkStop::kNone;
 }
 
 void Exchange::OnStop::operator()() const noexcept {
@@ -419,7 +399,7 @@ void Conn::on_read(std::string_view data) {
       auto body = [&e](std::string_view b) { return e->on_body(b); };
       const std::size_t used = parser.feed(data, body);
       data.remove_prefix(used);
-      if (e->abort != Abort::kNone) break;
+      if (e->stop != SinkStop::kNone) break;
       if (!had_head && parser.head_complete()) {
         e->on_head(parser);
         if (e->fallback) break;
@@ -429,11 +409,8 @@ void Conn::on_read(std::string_view data) {
   } catch (const ParseError& err) {
     e->fail_with<ProtocolError>("invalid HTTP response", ErrorDetails{0, err.what()});
   }
-  if (e->abort == Abort::kTooLarge) {
-    e->fail_with<TooLarge>("response body larger than " + std::to_string(*e->rq->sink.max_bytes) +
-                           " bytes");
-  } else if (e->abort == Abort::kSinkDeclined) {
-    e->fail_with<Cancelled>("transfer aborted by its body sink");
+  if (e->stop != SinkStop::kNone) {
+    e->fail(sink_stop_error(e->stop, *e->rq, std::exchange(e->sink_error, nullptr)));
   }
   if (e->error || e->fallback) {
     impl->close_conn(this);

@@ -1,0 +1,48 @@
+#include "core/http/body_sink.hpp"
+
+#include <string>
+
+#include "asyncfs/errors.hpp"
+#include "core/http/body_buffer.hpp"
+
+namespace asyncfs::http {
+
+SinkStop deliver_body(Request& rq, Response& resp, std::string_view data, Callback* progress,
+                      std::exception_ptr& sink_error) {
+  resp.body_bytes += data.size();
+  BodySink& sink = rq.sink;
+  if (sink.on_data) {
+    try {
+      if (!sink.on_data(data)) return SinkStop::kDeclined;
+    } catch (...) {
+      sink_error = std::current_exception();
+      return SinkStop::kThrew;
+    }
+  } else {
+    if (sink.max_bytes && resp.body.size() + data.size() > *sink.max_bytes) {
+      return SinkStop::kTooLarge;
+    }
+    append_body(resp.body, data);
+  }
+  if (progress) progress->relative_update(data.size());
+  return SinkStop::kNone;
+}
+
+std::exception_ptr sink_stop_error(SinkStop stop, const Request& rq,
+                                   std::exception_ptr sink_error) {
+  switch (stop) {
+    case SinkStop::kTooLarge:
+      return std::make_exception_ptr(TooLarge(
+          rq.url,
+          "response body larger than " + std::to_string(rq.sink.max_bytes.value_or(0)) + " bytes"));
+    case SinkStop::kDeclined:
+      return std::make_exception_ptr(Cancelled(rq.url, "transfer aborted by its body sink"));
+    case SinkStop::kThrew:
+      return sink_error;
+    case SinkStop::kNone:
+      break;
+  }
+  return nullptr;
+}
+
+}  // namespace asyncfs::http
