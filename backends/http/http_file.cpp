@@ -88,7 +88,7 @@ class StreamFile final : public AsyncFile {
       if (stream_->response().status != 200) {
         const Response head = stream_->response();
         stream_.reset();
-        fs_->throw_status(head, path(), "GET");
+        throw_status(head, path(), "GET");
       }
     }
     while (!eof_ && (skip_ > 0 || !want || buffer_.size() - offset_ < *want)) {
@@ -154,31 +154,6 @@ Task<std::unique_ptr<AsyncFile>> HttpFileSystem::_open(std::string path, std::st
   }
   std::unique_ptr<AsyncFile> f = std::make_unique<StreamFile>(self, url, size);
   co_return f;
-}
-
-Task<std::unique_ptr<BodyStream>> HttpFileSystem::open_stream(RequestSpec spec,
-                                                              std::size_t high_water) {
-  Engine& engine = Engine::of(io());
-  for (int retry = 1;; ++retry) {
-    Request req = build(spec);
-    std::exception_ptr err;
-    std::unique_ptr<BodyStream> stream;
-    try {
-      Task<std::unique_ptr<BodyStream>> opening =
-          engine.stream(std::move(req), transport_, high_water);
-      stream = co_await std::move(opening);
-    } catch (...) {
-      err = std::current_exception();
-    }
-    const Response* head = stream ? &stream->response() : nullptr;
-    auto wait = retry_after_outcome(spec, retry, head, err);
-    if (!wait) {
-      if (!stream) std::rethrow_exception(err);
-      co_return stream;
-    }
-    stream.reset();
-    co_await sleep_for(io(), *wait);
-  }
 }
 
 }  // namespace asyncfs::http

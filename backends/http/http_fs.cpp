@@ -21,14 +21,13 @@
 #include <limits>
 #include <utility>
 
-#include "asyncfs/backends/local.hpp"
 #include "asyncfs/errors.hpp"
 #include "asyncfs/path.hpp"
-#include "backends/http/file_writer.hpp"
 #include "backends/http/html_links.hpp"
 #include "backends/http/ranges.hpp"
-#include "backends/local/local_fs.hpp"
-#include "backends/local/uv_fs.hpp"
+#include "core/fs/file_writer.hpp"
+#include "core/fs/temp_file.hpp"
+#include "core/fs/uv_fs.hpp"
 
 namespace asyncfs::http {
 namespace {
@@ -39,38 +38,6 @@ using std::chrono::milliseconds;
 constexpr std::uint64_t kMaxIndexBytes = 64ull << 20;
 /// A ranged probe GET of info() reads at most this much of a server that ignores Range.
 constexpr std::uint64_t kMaxProbeBytes = 1ull << 20;
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::string excerpt(std::string_view body) {
-  std::string_view head = body.substr(0, 200);
-  std::string out = path::escape_for_message(head);
-  if (body.size() > head.size()) out += "...";
-  return out;
-}
 
 std::optional<std::uint64_t> parse_size(const std::optional<std::string>& v) {
   if (!v || v->empty() || v->size() > 19) return std::nullopt;
@@ -181,23 +148,28 @@ std::string system_temp_dir() {
 
 HttpFileSystem::HttpFileSystem(HttpOptions options)
     : AsyncFileSystem(options.base), options_(std::move(options)) {
-  transport_.connect_timeout = options_.connect_timeout;
-  transport_.low_speed_limit = options_.low_speed_limit;
-  transport_.low_speed_time = options_.low_speed_time;
-  transport_.total_timeout = options_.timeout;
-  transport_.verify_tls = !options_.insecure;
-  transport_.ca_path = options_.ca_path;
-  transport_.proxy = options_.proxy;
-  transport_.max_host_connections = options_.max_connections_per_host;
-  transport_.native_http1 = options_.transport != "curl";
-  retry_.retries = options_.retries;
-  retry_.backoff = options_.retry_backoff;
-  retry_.max_wait = options_.retry_max_wait;
+  ClientOptions c;
+  TransportOptions& t = c.transport;
+  t.connect_timeout = options_.connect_timeout;
+  t.low_speed_limit = options_.low_speed_limit;
+  t.low_speed_time = options_.low_speed_time;
+  t.total_timeout = options_.timeout;
+  t.verify_tls = !options_.insecure;
+  t.ca_path = options_.ca_path;
+  t.proxy = options_.proxy;
+  t.max_host_connections = options_.max_connections_per_host;
+  t.native_http1 = options_.transport != "curl";
+  c.retry.retries = options_.retries;
+  c.retry.rate_limited_retries = options_.retries;  // "retries" counts 429s too
+  c.retry.backoff = options_.retry_backoff;
+  c.retry.max_wait = options_.retry_max_wait;
+  for (const auto& [k, v] : options_.headers) c.headers.emplace_back(k, v);
   if (!options_.token.empty()) {
-    authorization_ = "Bearer " + options_.token;
+    c.auth = static_auth("Bearer " + options_.token);
   } else if (!options_.username.empty()) {
-    authorization_ = "Basic " + base64(options_.username + ":" + options_.password);
+    c.auth = static_auth(basic_authorization(options_.username, options_.password));
   }
+  client_ = std::make_unique<Client>(io(), std::move(c));
 }
 
 Capabilities HttpFileSystem::capabilities() const {
@@ -232,84 +204,6 @@ std::string HttpFileSystem::strip_protocol(std::string_view path) const {
                           "not an http(s) URL with a host (and without spaces)");
   }
   return canonical_escapes(path);
-}
-
-Request HttpFileSystem::build(const RequestSpec& spec) const {
-  Request req;
-  req.method = spec.method;
-  req.url = spec.url;
-  for (const auto& [k, v] : options_.headers) req.headers.emplace_back(k, v);
-  if (!authorization_.empty()) req.headers.emplace_back("Authorization", authorization_);
-  for (const auto& kv : spec.headers) req.headers.push_back(kv);
-  req.body = spec.body;
-  req.upload_path = spec.upload_path;
-  req.accept_encoding = spec.accept_encoding;
-  req.sink.max_bytes = spec.max_bytes;
-  req.progress = spec.progress;
-  return req;
-}
-
-std::optional<milliseconds> HttpFileSystem::retry_after_outcome(
-    const RequestSpec& spec, int retry, const Response* resp, const std::exception_ptr& err) const {
-  if (retry > retry_.retries || !idempotent_method(spec.method)) return std::nullopt;
-  if (resp) {
-    if (!retryable_status(resp->status)) return std::nullopt;
-    auto ra = resp->header("retry-after");
-    std::optional<std::string_view> view;
-    if (ra) view = *ra;
-    return retry_wait(retry_, retry, view);
-  }
-  if (!retryable_error(err)) return std::nullopt;
-  return retry_wait(retry_, retry, std::nullopt);
-}
-
-Task<Response> HttpFileSystem::send(RequestSpec spec) {
-  Engine& engine = Engine::of(io());
-  for (int retry = 1;; ++retry) {
-    Request req = build(spec);
-    std::exception_ptr err;
-    Response resp;
-    bool got = false;
-    try {
-      resp = co_await engine.fetch(std::move(req), transport_);
-      got = true;
-    } catch (...) {
-      err = std::current_exception();
-    }
-    auto wait = retry_after_outcome(spec, retry, got ? &resp : nullptr, err);
-    if (!wait) {
-      if (!got) std::rethrow_exception(err);
-      co_return resp;
-    }
-    co_await sleep_for(io(), *wait);
-  }
-}
-
-void HttpFileSystem::throw_status(const Response& resp, const std::string& url,
-                                  std::string_view op) const {
-  ErrorDetails d;
-  d.http_status = static_cast<int>(resp.status);
-  d.cause = excerpt(resp.body);
-  const std::string what = std::string(op) + " failed";
-  switch (resp.status) {
-    case 404:
-    case 410:
-      throw NotFound(url, "not found (" + std::string(op) + ")", d);
-    case 401:
-    case 403:
-      throw PermissionDenied(url, "permission denied (" + std::string(op) + ")", d);
-    case 416:
-      throw RangeNotSatisfiable(url, "range not satisfiable", d);
-    case 429:
-      throw RateLimited(url, "rate limited (" + std::string(op) + ")", d);
-    case 502:
-    case 503:
-    case 504:
-      throw NetworkError(url, what + ": server unavailable", d);
-    default:
-      break;
-  }
-  throw ProtocolError(url, what + ": unexpected status " + std::to_string(resp.status), d);
 }
 
 // --- info, ls, isdir, glob -------------------------------------------------------------------
@@ -575,21 +469,20 @@ Task<void> HttpFileSystem::_get_file(std::string rpath, std::string lpath, Callb
   const std::string url = strip_protocol(rpath);
   const std::string target = local_path(std::move(lpath));
   uv_loop_t* loop = io().loop();
-  {
-    auto lfs = local::local_filesystem(io_ptr());
-    co_await lfs->_makedirs(local_dir_of(target), /*exist_ok=*/true);
-  }
+  co_await uvfs::make_dirs(loop, local_dir_of(target));
   // 1 MiB writes keep the disk busy; with at most 4 queued the download holds ~5 MiB.
   const std::size_t chunk = std::clamp<std::size_t>(options_.block_size, 64 << 10, 1 << 20);
 
-  for (int retry = 1;; ++retry) {
-    local::TempFile tmp = co_await local::create_temp(loop, target);
-    auto writer = std::make_shared<FileWriter>(loop, tmp.fd, chunk);
+  RequestSpec spec;
+  spec.url = url;
+  spec.accept_encoding = kDecodedEncodings;
+  spec.progress = progress;
+  Attempts attempts(*client_, std::move(spec));
+  for (;;) {
+    uvfs::TempFile tmp = co_await uvfs::create_temp(loop, target);
+    auto writer = std::make_shared<uvfs::FileWriter>(loop, tmp.fd, chunk);
     auto head = std::make_shared<std::string>();  // start of an error body, for the message
-    Request req = build(RequestSpec{});
-    req.url = url;
-    req.accept_encoding = kDecodedEncodings;
-    req.progress = progress;
+    Request req = co_await attempts.start();
     req.sink.on_data = [writer, head](std::string_view data) {
       if (head->size() < 256) head->append(data.substr(0, 256 - head->size()));
       return writer->push(data);
@@ -600,7 +493,7 @@ Task<void> HttpFileSystem::_get_file(std::string rpath, std::string lpath, Callb
     bool got = false;
     try {
       Engine& engine = Engine::of(io());
-      resp = co_await engine.fetch(std::move(req), transport_);
+      resp = co_await engine.fetch(std::move(req), attempts.transport());
       got = true;
     } catch (...) {
       err = std::current_exception();
@@ -613,27 +506,24 @@ Task<void> HttpFileSystem::_get_file(std::string rpath, std::string lpath, Callb
     co_await writer->drained();
     if (got && resp.status == 200 && writer->error() == 0) {
       try {
-        co_await local::uvfs::close(loop, std::exchange(tmp.fd, -1), target);
-        co_await local::commit_temp(loop, tmp.path, target, WriteMode::kOverwrite);
+        co_await uvfs::close(loop, std::exchange(tmp.fd, -1), target);
+        co_await uvfs::commit_temp(loop, tmp.path, target, WriteMode::kOverwrite);
         co_return;
       } catch (...) {
         err = std::current_exception();
       }
-      co_await local::discard_temp(loop, std::move(tmp));
+      co_await uvfs::discard_temp(loop, std::move(tmp));
       std::rethrow_exception(err);
     }
-    co_await local::discard_temp(loop, std::move(tmp));
+    co_await uvfs::discard_temp(loop, std::move(tmp));
     if (writer->error() != 0 && got) throw_uv_error(writer->error(), target, "write");
-    RequestSpec desc;
-    desc.url = url;
     if (got) resp.body = *head;
-    auto wait = retry_after_outcome(desc, retry, got ? &resp : nullptr, err);
-    if (!wait) {
+    const bool again = co_await attempts.retry(got ? &resp : nullptr, err);
+    if (!again) {
       if (!got) std::rethrow_exception(err);
       throw_status(resp, url, "GET");
     }
     if (progress) progress->absolute_update(0);
-    co_await sleep_for(io(), *wait);
   }
 }
 
@@ -748,11 +638,11 @@ Task<void> HttpFileSystem::_cp_file(std::string path1, std::string path2) {
   // O_EXCL reserves a unique name; _get_file streams into its own temporary beside it and
   // renames that over it, so its retries and error mapping apply unchanged.
   const std::string reserve_as = system_temp_dir() + "/http-cp";
-  local::TempFile tmp;
+  uvfs::TempFile tmp;
   bool reserved = false;
   ErrorDetails temp_failure;
   try {
-    tmp = co_await local::create_temp(loop, reserve_as);
+    tmp = co_await uvfs::create_temp(loop, reserve_as);
     reserved = true;
   } catch (const Error& e) {
     temp_failure.cause = e.what();
@@ -764,14 +654,14 @@ Task<void> HttpFileSystem::_cp_file(std::string path1, std::string path2) {
   }
   std::exception_ptr err;
   try {
-    co_await local::uvfs::close(loop, std::exchange(tmp.fd, -1), tmp.path);
+    co_await uvfs::close(loop, std::exchange(tmp.fd, -1), tmp.path);
     co_await _get_file(src, tmp.path, nullptr);
     co_await _put_file(tmp.path, dst, nullptr, WriteMode::kOverwrite);
   } catch (...) {
     err = std::current_exception();
   }
   // Success, failure or cancellation: the temporary goes (discard_temp never throws).
-  co_await local::discard_temp(loop, std::move(tmp));
+  co_await uvfs::discard_temp(loop, std::move(tmp));
   if (err) std::rethrow_exception(err);
 }
 

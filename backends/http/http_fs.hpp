@@ -10,27 +10,15 @@
 
 #include "asyncfs/backends/http.hpp"
 #include "asyncfs/filesystem.hpp"
-#include "backends/http/retry.hpp"
+#include "core/http/client.hpp"
 #include "core/http/engine.hpp"
+#include "core/http/status.hpp"
 
 namespace asyncfs::http {
 
-/// One request as the backend describes it; copyable so that every retry rebuilds it.
 /// What a whole-body GET asks for: the engine returns the decoded bytes, so callers see the
 /// stored ones.
 inline constexpr std::string_view kDecodedEncodings = "gzip, deflate";
-
-struct RequestSpec {
-  std::string method = "GET";
-  std::string url;
-  Headers headers;  ///< in addition to the filesystem's headers and authentication
-  std::optional<Bytes> body;
-  std::string upload_path;
-  /// "" = identity (sizes and ranges refer to the stored bytes); otherwise curl decodes.
-  std::string accept_encoding;
-  std::optional<std::uint64_t> max_bytes;
-  Callback* progress = nullptr;
-};
 
 class HttpFileSystem final : public AsyncFileSystem {
  public:
@@ -74,33 +62,22 @@ class HttpFileSystem final : public AsyncFileSystem {
 
   // --- used by the file objects ---------------------------------------------------------
   const HttpOptions& options() const noexcept { return options_; }
-  /// Performs a request, retrying idempotent ones on transient failures (see RetryPolicy).
-  /// Returns any status; callers map it with throw_status().
-  Task<Response> send(RequestSpec spec);
-  /// Starts a GET whose body is read chunk by chunk (Engine::stream), retrying like send()
+  /// Performs a request under the client's retry policy (core/http/client.hpp). Returns any
+  /// status; callers map it with throw_status().
+  Task<Response> send(RequestSpec spec) { return client_->send(std::move(spec)); }
+  /// Starts a GET whose body is read chunk by chunk (Engine::stream), retried like send()
   /// until a response head arrives. Returns whatever status came; the caller checks it.
-  Task<std::unique_ptr<BodyStream>> open_stream(RequestSpec spec, std::size_t high_water);
-  /// Throws the typed error for an unsuccessful status, naming `url`, with a body excerpt.
-  [[noreturn]] void throw_status(const Response& resp, const std::string& url,
-                                 std::string_view op) const;
+  Task<std::unique_ptr<BodyStream>> open_stream(RequestSpec spec, std::size_t high_water) {
+    return client_->stream(std::move(spec), high_water);
+  }
 
  private:
-  Request build(const RequestSpec& spec) const;
-  /// The wait before retry `retry` (1-based) after this outcome, or nullopt if it is final.
-  std::optional<std::chrono::milliseconds> retry_after_outcome(const RequestSpec& spec, int retry,
-                                                               const Response* resp,
-                                                               const std::exception_ptr& err) const;
   Task<void> mkcol(std::string url, bool ok_if_exists);
   /// Throws the error for a failed upload; NotADirectory when an ancestor is a file.
   Task<void> throw_put_failure(Response resp, std::string url, std::string method);
 
   HttpOptions options_;
-  TransportOptions transport_;
-  RetryPolicy retry_;
-  std::string authorization_;
+  std::unique_ptr<Client> client_;
 };
-
-/// True for 2xx.
-inline bool is_success(long status) { return status >= 200 && status < 300; }
 
 }  // namespace asyncfs::http

@@ -25,7 +25,8 @@
 #include "asyncfs/errors.hpp"
 #include "asyncfs/file.hpp"
 #include "backends/local/local_fs.hpp"
-#include "backends/local/uv_fs.hpp"
+#include "core/fs/temp_file.hpp"
+#include "core/fs/uv_fs.hpp"
 
 namespace asyncfs::local {
 namespace {

@@ -15,31 +15,15 @@
 #include "asyncfs/backends/local.hpp"
 #include "asyncfs/file.hpp"
 #include "asyncfs/filesystem.hpp"
+#include "core/fs/temp_file.hpp"
 
 namespace asyncfs::local {
 
-/// A temp file being written next to its final name; fd is -1 once closed.
-struct TempFile {
-  uv_file fd = -1;
-  std::string path;
-};
-
-/// \brief Creates `<dir>/.<name>.asyncfs-XXXXXX` for `target` with O_CREAT|O_EXCL and mode
-/// 0666 (the umask applies, as for any new file). Errors name `target`.
-Task<TempFile> create_temp(uv_loop_t* loop, std::string target);
-
-/// \brief Moves a finished (closed) temp file to `target`. kOverwrite: rename(2). kCreate:
-/// renameat2(RENAME_NOREPLACE), falling back to link()+unlink() and, where the filesystem
-/// has neither, to a check followed by rename (a small race only there).
-Task<void> commit_temp(uv_loop_t* loop, std::string temp, std::string target, WriteMode mode);
-
-/// Closes the temp file if still open and unlinks it. Never throws.
-Task<void> discard_temp(uv_loop_t* loop, TempFile tmp);
-
-/// Writes [data, data+len) at `offset` in chunks of at most `chunk` bytes, checking for a stop
-/// request between chunks.
-Task<void> write_all(uv_loop_t* loop, uv_file fd, const char* data, std::size_t len,
-                     std::int64_t offset, std::size_t chunk, std::string what);
+using uvfs::commit_temp;
+using uvfs::create_temp;
+using uvfs::discard_temp;
+using uvfs::TempFile;
+using uvfs::write_all;
 
 class LocalFileSystem final : public AsyncFileSystem {
  public:

@@ -23,7 +23,6 @@
 #include <utility>
 #include <vector>
 
-#include "asyncfs/backends/local.hpp"
 #include "asyncfs/backends/memory.hpp"
 #include "asyncfs/errors.hpp"
 #include "asyncfs/path.hpp"
@@ -304,45 +303,6 @@ class MemoryFileSystem final : public AsyncFileSystem {
     const Entry* e = find(path);
     if (!e) throw NotFound(path, "no such file or directory");
     co_return e->mtime;
-  }
-
-  /// memory → local disk, through the shared local filesystem (temp file renamed into place).
-  Task<void> _get_file(std::string rpath, std::string lpath, Callback* progress) override {
-    rpath = strip_protocol(rpath);
-    std::shared_ptr<const Bytes> data;
-    {
-      std::lock_guard lock(store_->mu);
-      const Entry* e = find(rpath);
-      if (!e) throw NotFound(rpath, "no such file");
-      data = e->data;  // null for a directory
-    }
-    auto lfs = local::local_filesystem(io_ptr());
-    if (!data) {
-      co_await lfs->_makedirs(lpath, /*exist_ok=*/true);
-      co_return;
-    }
-    // fsspec's get_file creates the local parent directories.
-    std::string lparent = lfs->parent(lpath);
-    co_await lfs->_makedirs(std::move(lparent), /*exist_ok=*/true);
-    if (progress) progress->set_size(data->size());
-    Bytes copy = *data;
-    co_await lfs->_pipe_file(lpath, std::move(copy), WriteMode::kOverwrite);
-    if (progress) progress->relative_update(data->size());
-  }
-
-  Task<void> _put_file(std::string lpath, std::string rpath, Callback* progress,
-                       WriteMode mode) override {
-    auto lfs = local::local_filesystem(io_ptr());
-    FileInfo linfo = co_await lfs->_info(lpath);
-    if (linfo.is_dir()) {
-      co_await _makedirs(rpath, /*exist_ok=*/true);
-      co_return;
-    }
-    Bytes data = co_await lfs->_cat_file(lpath, std::nullopt, std::nullopt);
-    const std::uint64_t n = data.size();
-    if (progress) progress->set_size(n);
-    co_await _pipe_file(rpath, std::move(data), mode);
-    if (progress) progress->relative_update(n);
   }
 
  private:

@@ -7,7 +7,8 @@
 #include <optional>
 #include <string_view>
 
-#include "asyncfs/filesystem.hpp"
+#include "asyncfs/bytes.hpp"
+#include "asyncfs/errors.hpp"
 
 namespace asyncfs::http {
 

@@ -16,8 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "asyncfs/bytes.hpp"
 #include "asyncfs/callback.hpp"
-#include "asyncfs/filesystem.hpp"
+#include "asyncfs/errors.hpp"
 #include "asyncfs/io_thread.hpp"
 #include "asyncfs/task.hpp"
 #include "asyncfs/unique_function.hpp"
@@ -94,6 +95,10 @@ struct Request {
   /// 64 KiB at a time on the loop thread (normally a page-cache hit; see engine.cpp). A missing
   /// file throws NotFound; a file that shrinks while uploading throws IoError.
   std::string upload_path;
+  /// With upload_path: send only `upload_length` bytes from `upload_offset` (one part of a
+  /// multipart upload); nullopt = to the end of the file.
+  std::uint64_t upload_offset = 0;
+  std::optional<std::uint64_t> upload_length;
   /// Redirects of requests without a body are followed by curl; with a body (body or
   /// upload_path) by the engine, which restarts the body at 0 on every hop (curl 7.88 does not
   /// always rewind it). Either way Authorization (and Cookie) never go to another

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "asyncfs/bytes.hpp"
 #include "asyncfs/callback.hpp"
 #include "asyncfs/errors.hpp"
 #include "asyncfs/file_info.hpp"
@@ -30,8 +31,6 @@ namespace asyncfs {
 class AsyncFile;
 class File;
 
-/// File contents. std::string is used as a byte buffer: cheap to grow and to move.
-using Bytes = std::string;
 /// Optional per-call timeout of the blocking methods; nullopt waits forever.
 using CallTimeout = std::optional<Duration>;
 

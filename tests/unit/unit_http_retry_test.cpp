@@ -7,7 +7,7 @@
 
 #include "asyncfs/errors.hpp"
 #include "backends/http/ranges.hpp"
-#include "backends/http/retry.hpp"
+#include "core/http/retry.hpp"
 
 namespace asyncfs::http {
 namespace {

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "asyncfs/errors.hpp"
+#include "core/fs/uv_fs.hpp"
 #include "core/http/curl/multi_internal.hpp"
 #include "core/http/redirect.hpp"
 
@@ -265,30 +266,6 @@ struct TransferGuard {
   }
 };
 
-/// Awaits a uv_fs request (open/fstat of the upload file): the loop must not block on disk.
-struct FsAwaiter {
-  uv_fs_t req{};
-  std::coroutine_handle<> h;
-  std::function<int(uv_loop_t*, uv_fs_t*, uv_fs_cb)> start;
-  uv_loop_t* loop;
-  int rc = 0;
-  bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> handle) {
-    h = handle;
-    req.data = this;
-    rc = start(loop, &req, [](uv_fs_t* r) {
-      auto* self = static_cast<FsAwaiter*>(r->data);
-      self->h.resume();
-    });
-    return rc == 0;
-  }
-  ssize_t await_resume() {
-    ssize_t result = rc != 0 ? rc : req.result;
-    return result;
-  }
-  ~FsAwaiter() { uv_fs_req_cleanup(&req); }
-};
-
 /// Closes the upload file when fetch() ends, however it ends.
 struct FdCloser {
   int fd = -1;
@@ -362,23 +339,15 @@ Task<Response> CurlMulti::fetch(Request request, TransportOptions options) {
   if (!request.upload_path.empty()) {
     // Through libuv's thread pool: the loop does not block on a cold open.
     const std::string path = request.upload_path;
-    FsAwaiter open_op;
-    open_op.loop = im->io->loop();
-    open_op.start = [&path](uv_loop_t* loop, uv_fs_t* req, uv_fs_cb cb) {
-      return uv_fs_open(loop, req, path.c_str(), O_RDONLY | O_CLOEXEC, 0, cb);
-    };
-    const ssize_t fd = co_await open_op;
-    if (fd < 0) throw_uv_error(static_cast<int>(fd), path, "open");
-    upload.fd = static_cast<int>(fd);
-    FsAwaiter stat_op;
-    stat_op.loop = im->io->loop();
-    const int ufd = upload.fd;
-    stat_op.start = [ufd](uv_loop_t* loop, uv_fs_t* req, uv_fs_cb cb) {
-      return uv_fs_fstat(loop, req, ufd, cb);
-    };
-    const ssize_t st = co_await stat_op;
-    if (st < 0) throw_uv_error(static_cast<int>(st), path, "stat");
-    upload_size = stat_op.req.statbuf.st_size;
+    uv_loop_t* loop = im->io->loop();
+    upload.fd = co_await uvfs::open(loop, path, O_RDONLY | O_CLOEXEC, 0);
+    const uv_stat_t st = co_await uvfs::fstat(loop, upload.fd, path);
+    const auto file_size = static_cast<std::uint64_t>(st.st_size);
+    if (request.upload_offset > file_size ||
+        request.upload_length.value_or(0) > file_size - request.upload_offset) {
+      throw IoError(path, "upload range lies beyond the end of the file");
+    }
+    upload_size = request.upload_length.value_or(file_size - request.upload_offset);
   }
 
   if (options.max_host_connections != im->max_host_connections) {
@@ -398,6 +367,7 @@ Task<Response> CurlMulti::fetch(Request request, TransportOptions options) {
                           (t->request.body.has_value() || !t->request.upload_path.empty());
     if (!t->request.upload_path.empty()) {
       t->upload_fd = upload.fd;
+      t->upload_base = t->request.upload_offset;
       t->upload_size = upload_size;
     }
     t->easy = im->acquire_easy();

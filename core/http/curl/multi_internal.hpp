@@ -108,7 +108,8 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   // Request body: either request.body or a local file (fd owned by fetch(), shared by hops).
   int upload_fd = -1;
   std::uint64_t upload_size = 0;
-  std::uint64_t upload_offset = 0;
+  std::uint64_t upload_offset = 0;  ///< sent so far (relative to upload_base)
+  std::uint64_t upload_base = 0;    ///< file offset of the body's first byte
   bool uploading = false;
 
   // Response parsing.

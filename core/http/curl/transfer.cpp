@@ -129,7 +129,7 @@ size_t Transfer::on_read(char* data, size_t size, size_t n, void* self) {
     want = std::min(want, kMaxUploadChunk);
     ssize_t r;
     do {
-      r = ::pread(t->upload_fd, data, want, static_cast<off_t>(t->upload_offset));
+      r = ::pread(t->upload_fd, data, want, static_cast<off_t>(t->upload_base + t->upload_offset));
     } while (r < 0 && errno == EINTR);
     if (r <= 0) {
       // A short file (truncated while uploading) would make the Content-Length a lie.

@@ -1,10 +1,10 @@
-#include "backends/http/file_writer.hpp"
+#include "core/fs/file_writer.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <utility>
 
-namespace asyncfs::http {
+namespace asyncfs::uvfs {
 namespace {
 
 // Buffers kept for reuse beyond the one being filled (the queue holds the rest).
@@ -139,4 +139,4 @@ void FileWriter::wake() {
   if (waiter_ && !in_flight_) std::exchange(waiter_, {}).resume();
 }
 
-}  // namespace asyncfs::http
+}  // namespace asyncfs::uvfs

@@ -1,5 +1,6 @@
 #pragma once
-// Awaitable wrappers of libuv filesystem requests, for the local backend.
+// Awaitable wrappers of libuv filesystem requests, shared by every backend that touches local files
+// (local, http, firecrest, core transfers).
 //
 // An awaiter submits its request on the loop thread (every coroutine of a filesystem already
 // runs there), libuv's threadpool performs the syscall, and the uv callback resumes the
@@ -29,7 +30,7 @@
 #include "asyncfs/task.hpp"
 #include "asyncfs/unique_function.hpp"
 
-namespace asyncfs::local::uvfs {
+namespace asyncfs::uvfs {
 
 /// One uv_fs_t and the coroutine waiting for it. Cleaned up (uv_fs_req_cleanup) on destruction.
 struct FsOp {
@@ -160,4 +161,4 @@ Task<int> unlink_quietly(uv_loop_t* loop, std::string path);
 /// `path` may be empty (close only); `fd` may be -1 (unlink only).
 void close_and_unlink_detached(uv_loop_t* loop, uv_file fd, std::string path);
 
-}  // namespace asyncfs::local::uvfs
+}  // namespace asyncfs::uvfs

@@ -1,4 +1,4 @@
-#include "backends/local/uv_fs.hpp"
+#include "core/fs/uv_fs.hpp"
 
 #include <uv.h>
 
@@ -7,7 +7,7 @@
 
 #include "asyncfs/errors.hpp"
 
-namespace asyncfs::local::uvfs {
+namespace asyncfs::uvfs {
 
 void on_fs_done(uv_fs_t* req) {
   auto* op = static_cast<FsOp*>(req->data);
@@ -258,4 +258,4 @@ void close_and_unlink_detached(uv_loop_t* loop, uv_file fd, std::string path) {
   }
 }
 
-}  // namespace asyncfs::local::uvfs
+}  // namespace asyncfs::uvfs

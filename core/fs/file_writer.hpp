@@ -1,5 +1,6 @@
 #pragma once
-// Streams a response body into a local file without blocking the loop (http get_file).
+// Streams a response body into a local file without blocking the loop (the get_file of network
+// backends).
 
 #include <uv.h>
 
@@ -12,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-namespace asyncfs::http {
+namespace asyncfs::uvfs {
 
 /// \brief Writes a streamed body to a file: bytes gather in fixed chunks that chained
 /// uv_fs_write requests write in order. When the disk falls behind by more than four chunks,
@@ -82,4 +83,4 @@ class FileWriter : public std::enable_shared_from_this<FileWriter> {
   std::shared_ptr<FileWriter> self_;
 };
 
-}  // namespace asyncfs::http
+}  // namespace asyncfs::uvfs

@@ -1,7 +1,7 @@
 #pragma once
-// Retry policy of the HTTP backend: which failures are transient, how long to wait (exponential
-// backoff with full jitter, or the server's Retry-After), all pure functions so they are
-// unit-tested without a server.
+// Retry policy of the HTTP client layer (http and firecrest backends): which failures are
+// transient, how long to wait (exponential backoff with full jitter, or the server's Retry-After),
+// all pure functions so they are unit-tested without a server.
 
 #include <chrono>
 #include <exception>
@@ -14,6 +14,9 @@ struct RetryPolicy {
   int retries = 3;  ///< retries after the first attempt
   std::chrono::milliseconds backoff{500};
   std::chrono::milliseconds max_wait{30'000};
+  /// Separate budget for 429 answers (the server asks to slow down; every retry waits what
+  /// its Retry-After or RateLimit-Reset says): a rate-limit storm does not fail calls.
+  int rate_limited_retries = 20;
 };
 
 /// Statuses worth retrying: 408, 425, 429, 500, 502, 503, 504.

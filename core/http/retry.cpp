@@ -1,6 +1,6 @@
 // Retry policy helpers (see retry.hpp).
 
-#include "backends/http/retry.hpp"
+#include "core/http/retry.hpp"
 
 #include <algorithm>
 #include <array>
