@@ -76,4 +76,17 @@ struct GlobArgs {
   bool json = false;
 };
 
+/// `asyncfs firecrest ACTION ...` (configured by FIRECREST_* variables).
+struct FirecrestArgs {
+  std::string action;  ///< systems, submit, jobs, wait, cancel, view
+  std::string system;
+  std::string script;  ///< submit: a local script file
+  std::string workdir;
+  std::vector<std::string> env;  ///< submit: K=V
+  std::vector<std::string> job_ids;
+  std::string path;  ///< view
+  bool json = false;
+  std::optional<double> timeout;  ///< wait: seconds
+};
+
 }  // namespace asyncfs::cli

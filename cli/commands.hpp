@@ -22,4 +22,6 @@ int run_mv(const TransferArgs& args, const GlobalArgs& global);
 int run_rm(const RmArgs& args, const GlobalArgs& global);
 int run_mkdir(const MkdirArgs& args, const GlobalArgs& global);
 
+int run_firecrest(const FirecrestArgs& args, const GlobalArgs& global);
+
 }  // namespace asyncfs::cli

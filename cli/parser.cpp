@@ -154,6 +154,42 @@ int parse_and_run(int argc, char** argv) {
     bind(sub, run_glob, glob);
   }
 
+  FirecrestArgs fc_systems, fc_submit, fc_jobs, fc_wait, fc_cancel, fc_view;
+  {
+    auto* group = app.add_subcommand(
+        "firecrest", "FirecREST jobs and files (FIRECREST_URL, FIRECREST_CLIENT_ID, ...)");
+    group->require_subcommand(1);
+    const auto action = [&](const char* name, const char* help, FirecrestArgs& args) {
+      args.action = name;
+      auto* sub = group->add_subcommand(name, help);
+      bind(sub, run_firecrest, args);
+      return sub;
+    };
+    auto* systems = action("systems", "List the systems and their status", fc_systems);
+    systems->add_flag("--json", fc_systems.json, "Print the systems as a JSON array");
+    auto* submit = action("submit", "Submit a job script; prints the job id", fc_submit);
+    submit->add_option("system", fc_submit.system, "System name")->required();
+    submit->add_option("script", fc_submit.script, "Local batch script file")->required();
+    submit->add_option("--workdir", fc_submit.workdir, "Working directory (default: home)")
+        ->type_name("DIR");
+    submit->add_option("--env", fc_submit.env, "Environment variable for the job")
+        ->type_name("K=V");
+    auto* jobs = action("jobs", "List your jobs", fc_jobs);
+    jobs->add_option("system", fc_jobs.system, "System name")->required();
+    jobs->add_flag("--json", fc_jobs.json, "Print the jobs as a JSON array");
+    auto* wait = action("wait", "Wait until jobs finish; exit 0 only if all completed", fc_wait);
+    wait->add_option("system", fc_wait.system, "System name")->required();
+    wait->add_option("jobid", fc_wait.job_ids, "Job ids")->required();
+    add_optional(wait, "--timeout", fc_wait.timeout, "Give up after this many seconds")
+        ->type_name("SECONDS");
+    auto* cancel = action("cancel", "Cancel jobs", fc_cancel);
+    cancel->add_option("system", fc_cancel.system, "System name")->required();
+    cancel->add_option("jobid", fc_cancel.job_ids, "Job ids")->required();
+    auto* view = action("view", "Print a (text) file of the cluster", fc_view);
+    view->add_option("system", fc_view.system, "System name")->required();
+    view->add_option("path", fc_view.path, "Absolute path")->required();
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

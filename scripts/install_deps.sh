@@ -9,6 +9,7 @@ packages=(
   libuv1-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   clang        # the stack-depth check of Task is also built with clang
+  libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for scripts/fuzz.sh
   nginx-light  # the HTTP tests run against a real nginx they start themselves
   openssl      # the HTTPS tests make a throwaway CA and server certificate with its CLI
   python3      # the HTTP fault server (standard library only)

@@ -44,6 +44,7 @@
 #include "asyncfs/asyncfs.hpp"
 #include "asyncfs/backends/http.hpp"
 #include "support/co_test.hpp"
+#include "support/expect_kind.hpp"
 #include "support/fault_server.hpp"
 #include "support/http_transport.hpp"
 #include "support/nginx_server.hpp"
@@ -90,17 +91,6 @@ std::string read_local(const std::string& p) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-template <class F>
-void expect_throw_kind(ErrorKind kind, F&& fn) {
-  try {
-    fn();
-    ADD_FAILURE() << "no exception";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-  }
-}
-#define EXPECT_KIND(kind, ...) expect_throw_kind(ErrorKind::kind, [&] { (void)(__VA_ARGS__); })
 
 // ---------------------------------------------------------------------------------------------
 
