@@ -23,7 +23,7 @@ namespace {
 namespace fc = asyncfs::firecrest;
 
 std::shared_ptr<fc::Client> make_client() {
-  return fc::Client::create(fc::FirecrestOptions::from(Options{}));
+  return fc::Client::create(fc::FirecrestOptions::from_config());
 }
 
 std::string json_array(const std::vector<std::string>& objects) {

@@ -59,10 +59,6 @@ http::TransportOptions transport_of(const FirecrestOptions& o) {
   return t;
 }
 
-RemoteFile one_file(const model::Reader& r, const simdjson::dom::element& doc) {
-  return model::remote_file(r, r.output(doc));
-}
-
 }  // namespace
 
 // --- argument checks -------------------------------------------------------------------------
@@ -322,9 +318,7 @@ Task<UserInfo> Client::_userinfo(std::string system) {
   c.service = "status";
   c.what = display(system, "");
   c.op = "userinfo";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{c.what + " (userinfo)"};
-  co_return model::userinfo(rd, impl_->parse(r, rd.what));
+  return impl_->fetch(std::move(c), &model::userinfo);
 }
 
 // --- direct filesystem operations ------------------------------------------------------------
@@ -353,20 +347,14 @@ Task<std::vector<RemoteFile>> Client::_list_files(std::string system, std::strin
              {"recursive", flag(opts.recursive)},
              {"numericUid", flag(opts.numeric_uid)},
              {"dereference", flag(opts.dereference)}};
-  const std::string what = c.what + " (ls)";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  co_return model::files(rd, impl_->parse(r, what));
+  return impl_->fetch(std::move(c), &model::files);
 }
 
 Task<StatResult> Client::_stat(std::string system, std::string path, bool dereference) {
   Call c = ops_call(system, path, "stat");
   c.query = {{"path", path}};
   if (dereference) c.query.emplace_back("dereference", "true");
-  const std::string what = c.what + " (stat)";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  co_return model::stat(rd, impl_->parse(r, what));
+  return impl_->fetch(std::move(c), &model::stat);
 }
 
 namespace {
@@ -391,18 +379,12 @@ Call head_tail_call(const std::string& system, const std::string& path, const ch
 
 Task<HeadTailResult> Client::_head(std::string system, std::string path, HeadTailOptions opts) {
   Call c = head_tail_call(system, path, "head", opts);
-  const std::string what = c.what + " (head)";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  co_return model::head_tail(rd, impl_->parse(r, what));
+  return impl_->fetch(std::move(c), &model::head_tail);
 }
 
 Task<HeadTailResult> Client::_tail(std::string system, std::string path, HeadTailOptions opts) {
   Call c = head_tail_call(system, path, "tail", opts);
-  const std::string what = c.what + " (tail)";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  co_return model::head_tail(rd, impl_->parse(r, what));
+  return impl_->fetch(std::move(c), &model::head_tail);
 }
 
 Task<std::string> Client::_view(std::string system, std::string path, std::uint64_t offset,
@@ -417,34 +399,19 @@ Task<std::string> Client::_view(std::string system, std::string path, std::uint6
   c.query = {{"path", path}};
   if (offset > 0) c.query.emplace_back("offset", std::to_string(offset));
   if (size > 0) c.query.emplace_back("size", std::to_string(size));
-  const std::string what = c.what + " (view)";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  simdjson::dom::element out = rd.output(impl_->parse(r, what));
-  std::string_view text;
-  if (out.get_string().get(text) != simdjson::SUCCESS) rd.fail("output", "is not a string");
-  co_return std::string(text);
+  co_return co_await impl_->fetch(std::move(c), &model::output_text);
 }
 
 Task<Checksum> Client::_checksum(std::string system, std::string path) {
   Call c = ops_call(system, path, "checksum");
   c.query = {{"path", path}};
-  const std::string what = c.what + " (checksum)";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  co_return model::checksum(rd, impl_->parse(r, what));
+  return impl_->fetch(std::move(c), &model::checksum);
 }
 
 Task<std::string> Client::_file_type(std::string system, std::string path) {
   Call c = ops_call(system, path, "file");
   c.query = {{"path", path}};
-  const std::string what = c.what + " (file)";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  simdjson::dom::element out = rd.output(impl_->parse(r, what));
-  std::string_view text;
-  if (out.get_string().get(text) != simdjson::SUCCESS) rd.fail("output", "is not a string");
-  co_return std::string(text);
+  return impl_->fetch(std::move(c), &model::output_text);
 }
 
 Task<RemoteFile> Client::_mkdir(std::string system, std::string path, bool parent) {
@@ -454,10 +421,7 @@ Task<RemoteFile> Client::_mkdir(std::string system, std::string path, bool paren
   json::Writer w;
   w.begin_object().field("sourcePath", path).field("parent", parent).end_object();
   c.json = w.take();
-  const std::string what = c.what + " (mkdir)";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  co_return one_file(rd, impl_->parse(r, what));
+  return impl_->fetch(std::move(c), &model::output_file);
 }
 
 Task<void> Client::_rm(std::string system, std::string path) {
@@ -502,10 +466,7 @@ Task<RemoteFile> Client::_chmod(std::string system, std::string path, std::strin
   json::Writer w;
   w.begin_object().field("sourcePath", path).field("mode", mode).end_object();
   c.json = w.take();
-  const std::string what = c.what + " (chmod)";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  co_return one_file(rd, impl_->parse(r, what));
+  return impl_->fetch(std::move(c), &model::output_file);
 }
 
 Task<RemoteFile> Client::_chown(std::string system, std::string path, std::string owner,
@@ -516,10 +477,7 @@ Task<RemoteFile> Client::_chown(std::string system, std::string path, std::strin
   w.begin_object().field("sourcePath", path).field("owner", owner).field("group", group);
   w.end_object();
   c.json = w.take();
-  const std::string what = c.what + " (chown)";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  co_return one_file(rd, impl_->parse(r, what));
+  return impl_->fetch(std::move(c), &model::output_file);
 }
 
 Task<RemoteFile> Client::_symlink(std::string system, std::string target, std::string link_path) {
@@ -529,10 +487,7 @@ Task<RemoteFile> Client::_symlink(std::string system, std::string target, std::s
   json::Writer w;
   w.begin_object().field("sourcePath", target).field("linkPath", link_path).end_object();
   c.json = w.take();
-  const std::string what = c.what + " (symlink)";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  co_return one_file(rd, impl_->parse(r, what));
+  return impl_->fetch(std::move(c), &model::output_file);
 }
 
 }  // namespace asyncfs::firecrest

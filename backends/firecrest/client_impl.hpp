@@ -61,6 +61,13 @@ struct Client::Impl {
   Task<http::Response> send(Call c);
   /// The parsed body of a 2xx JSON response (valid until the next parse: convert at once).
   simdjson::dom::element parse(const http::Response& r, const std::string& what);
+  /// send() then `convert` on the parsed body; errors name `c.what` and `c.op`.
+  template <class T>
+  Task<T> fetch(Call c, T (*convert)(const model::Reader&, const simdjson::dom::element&)) {
+    model::Reader rd{c.what + " (" + c.op + ")"};
+    http::Response r = co_await send(std::move(c));
+    co_return convert(rd, parse(r, rd.what));
+  }
   /// The known systems, for an unknown-system error ("" when they cannot be listed).
   Task<std::string> known_systems();
 };

@@ -120,10 +120,7 @@ Task<std::string> Client::_submit(std::string system, JobSpec job) {
 Task<std::vector<Job>> Client::_jobs(std::string system, bool all_users) {
   Call c = compute_call(system, "", "jobs");
   if (all_users) c.query = {{"allusers", "true"}};
-  const std::string what = c.what + " (jobs)";
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  co_return model::jobs(rd, impl_->parse(r, what));
+  return impl_->fetch(std::move(c), &model::jobs);
 }
 
 Task<Job> Client::_job_info(std::string system, std::string job_id) {
@@ -145,10 +142,7 @@ Task<JobMetadata> Client::_job_metadata(std::string system, std::string job_id) 
   check_job_id(system, job_id);
   Call c = compute_call(system, "/" + job_id + "/metadata", "job_metadata");
   c.what = job_what(system, job_id);
-  const std::string what = c.what;
-  http::Response r = co_await impl_->send(std::move(c));
-  model::Reader rd{what};
-  co_return model::job_metadata(rd, impl_->parse(r, what));
+  return impl_->fetch(std::move(c), &model::job_metadata);
 }
 
 Task<void> Client::_cancel_job(std::string system, std::string job_id) {

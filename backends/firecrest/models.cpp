@@ -49,14 +49,35 @@ object Reader::as_object(const element& e, std::string_view name) const {
   return o;
 }
 
+std::string Reader::text_of(const element& e, std::string_view name) const {
+  std::string_view s;
+  if (e.get_string().get(s) == simdjson::SUCCESS) return std::string(s);
+  std::int64_t n = 0;
+  if (e.get_int64().get(n) == simdjson::SUCCESS) return std::to_string(n);
+  if (e.is_null()) return {};
+  fail(name, "is not a string");
+}
+
+std::optional<std::int64_t> Reader::int_of(const element& e, std::string_view name) const {
+  if (e.is_null()) return std::nullopt;
+  std::int64_t n = 0;
+  if (e.get_int64().get(n) == simdjson::SUCCESS) return n;
+  std::uint64_t u = 0;
+  if (e.get_uint64().get(u) == simdjson::SUCCESS) return static_cast<std::int64_t>(u);
+  double d = 0;
+  if (e.get_double().get(d) == simdjson::SUCCESS && d >= -9.2e18 && d <= 9.2e18) {
+    return static_cast<std::int64_t>(d);
+  }
+  std::string_view s;
+  if (e.get_string().get(s) == simdjson::SUCCESS) {
+    if (auto v = parse_decimal(s)) return v;
+  }
+  fail(name, "is not an integer");
+}
+
 std::string Reader::opt_str(const object& o, std::initializer_list<std::string_view> keys) const {
   auto e = field(o, keys);
-  if (!e) return {};
-  std::string_view s;
-  if (e->get_string().get(s) == simdjson::SUCCESS) return std::string(s);
-  std::int64_t n = 0;
-  if (e->get_int64().get(n) == simdjson::SUCCESS) return std::to_string(n);
-  fail(join_keys(keys), "is not a string");
+  return e ? text_of(*e, join_keys(keys)) : std::string();
 }
 
 std::string Reader::str(const object& o, std::initializer_list<std::string_view> keys) const {
@@ -67,20 +88,7 @@ std::string Reader::str(const object& o, std::initializer_list<std::string_view>
 std::optional<std::int64_t> Reader::opt_integer(
     const object& o, std::initializer_list<std::string_view> keys) const {
   auto e = field(o, keys);
-  if (!e) return std::nullopt;
-  std::int64_t n = 0;
-  if (e->get_int64().get(n) == simdjson::SUCCESS) return n;
-  std::uint64_t u = 0;
-  if (e->get_uint64().get(u) == simdjson::SUCCESS) return static_cast<std::int64_t>(u);
-  double d = 0;
-  if (e->get_double().get(d) == simdjson::SUCCESS && d >= -9.2e18 && d <= 9.2e18) {
-    return static_cast<std::int64_t>(d);
-  }
-  std::string_view s;
-  if (e->get_string().get(s) == simdjson::SUCCESS) {
-    if (auto v = parse_decimal(s)) return v;
-  }
-  fail(join_keys(keys), "is not an integer");
+  return e ? int_of(*e, join_keys(keys)) : std::nullopt;
 }
 
 std::int64_t Reader::integer(const object& o, std::initializer_list<std::string_view> keys) const {
@@ -200,19 +208,35 @@ UserInfo userinfo(const Reader& r, const element& doc) {
 // --- filesystem ------------------------------------------------------------------------------
 
 RemoteFile remote_file(const Reader& r, const element& e) {
+  // One pass over the fields (a listing has thousands of entries): a lookup per field and
+  // spelling would scan each object a dozen times.
   object o = r.as_object(e, "output");
   RemoteFile f;
-  f.name = r.str(o, {"name"});
-  const std::string type = r.opt_str(o, {"type"});
-  f.type = type.empty() ? '-' : type[0];
-  f.link_target = r.opt_str(o, {"linkTarget", "link_target"});
-  f.user = r.opt_str(o, {"user"});
-  f.group = r.opt_str(o, {"group"});
-  f.permissions = r.opt_str(o, {"permissions"});
-  f.last_modified = r.opt_str(o, {"lastModified", "last_modified"});
-  auto size = r.opt_integer(o, {"size"});
-  if (size && *size < 0) r.fail("size", "is negative");
-  f.size = static_cast<std::uint64_t>(size.value_or(0));
+  bool named = false;
+  for (auto [key, value] : o) {
+    if (key == "name") {
+      f.name = r.text_of(value, "name");
+      named = true;
+    } else if (key == "type") {
+      const std::string t = r.text_of(value, "type");
+      f.type = t.empty() ? '-' : t[0];
+    } else if (key == "linkTarget" || key == "link_target") {
+      f.link_target = r.text_of(value, "linkTarget");
+    } else if (key == "user") {
+      f.user = r.text_of(value, "user");
+    } else if (key == "group") {
+      f.group = r.text_of(value, "group");
+    } else if (key == "permissions") {
+      f.permissions = r.text_of(value, "permissions");
+    } else if (key == "lastModified" || key == "last_modified") {
+      f.last_modified = r.text_of(value, "lastModified");
+    } else if (key == "size") {
+      auto size = r.int_of(value, "size");
+      if (size && *size < 0) r.fail("size", "is negative");
+      f.size = static_cast<std::uint64_t>(size.value_or(0));
+    }
+  }
+  if (!named) r.fail("name", "is missing");
   return f;
 }
 
@@ -225,6 +249,17 @@ std::vector<RemoteFile> files(const Reader& r, const element& doc) {
   list.reserve(arr.size());
   for (element e : arr) list.push_back(remote_file(r, e));
   return list;
+}
+
+RemoteFile output_file(const Reader& r, const element& doc) {
+  return remote_file(r, r.output(doc));
+}
+
+std::string output_text(const Reader& r, const element& doc) {
+  std::string_view text;
+  if (r.output(doc).get_string().get(text) != simdjson::SUCCESS)
+    r.fail("output", "is not a string");
+  return std::string(text);
 }
 
 StatResult stat(const Reader& r, const element& doc) {
@@ -281,15 +316,43 @@ Checksum checksum(const Reader& r, const element& doc) {
 Job job(const Reader& r, const element& e) {
   object o = r.as_object(e, "jobs[]");
   Job j;
-  j.job_id = r.id(o, {"jobId", "job_id", "jobid"});
-  j.name = r.opt_str(o, {"name"});
-  j.user = r.opt_str(o, {"user"});
-  j.working_directory = r.opt_str(o, {"workingDirectory", "working_directory"});
-  j.partition = r.opt_str(o, {"partition"});
-  j.account = r.opt_str(o, {"account"});
-  j.json = minified(e);
-  auto st = field(o, {"status"});
+  bool have_id = false;
+  std::optional<element> st;
+  for (auto [key, value] : o) {  // one pass: job lists are long
+    if (key == "jobId" || key == "job_id" || key == "jobid") {
+      std::int64_t n = 0;
+      std::string_view s;
+      if (value.get_string().get(s) == simdjson::SUCCESS && !s.empty()) {
+        j.job_id = std::string(s);
+      } else if (value.get_int64().get(n) == simdjson::SUCCESS) {
+        j.job_id = std::to_string(n);
+      } else {
+        r.fail("jobId", "is not a job id (string or integer)");
+      }
+      have_id = true;
+    } else if (key == "name") {
+      j.name = r.text_of(value, "name");
+    } else if (key == "user") {
+      j.user = r.text_of(value, "user");
+    } else if (key == "workingDirectory" || key == "working_directory") {
+      j.working_directory = r.text_of(value, "workingDirectory");
+    } else if (key == "partition") {
+      j.partition = r.text_of(value, "partition");
+    } else if (key == "account") {
+      j.account = r.text_of(value, "account");
+    } else if (key == "status") {
+      st = value;
+    } else if (key == "time") {
+      object to;
+      if (value.get_object().get(to) == simdjson::SUCCESS) {
+        j.start_time = r.opt_integer(to, {"start"});
+        j.end_time = r.opt_integer(to, {"end"});
+      }
+    }
+  }
+  if (!have_id) r.fail("jobId", "is missing");
   if (!st) r.fail("status", "is missing");
+  j.json = minified(e);
   object so = r.as_object(*st, "status");
   auto state = field(so, {"state"});
   if (!state) r.fail("status.state", "is missing");
@@ -309,13 +372,6 @@ Job job(const Reader& r, const element& e) {
   j.status.state_reason = r.opt_str(so, {"stateReason", "state_reason"});
   j.status.exit_code = r.opt_integer(so, {"exitCode", "exit_code"});
   j.status.interrupt_signal = r.opt_integer(so, {"interruptSignal", "interrupt_signal"});
-  if (auto t = field(o, {"time"})) {
-    object to;
-    if (t->get_object().get(to) == simdjson::SUCCESS) {
-      j.start_time = r.opt_integer(to, {"start"});
-      j.end_time = r.opt_integer(to, {"end"});
-    }
-  }
   return j;
 }
 

@@ -37,6 +37,9 @@ struct Reader {
                                           std::initializer_list<std::string_view> keys) const;
   /// A job id: a string or an integer, returned as a string.
   std::string id(const object& o, std::initializer_list<std::string_view> keys) const;
+  /// One value already found (one pass over an object's fields, for the hot converters).
+  std::string text_of(const element& e, std::string_view name) const;
+  std::optional<std::int64_t> int_of(const element& e, std::string_view name) const;
   /// The "output" member of a response body.
   element output(const element& doc) const;
 };
@@ -46,6 +49,10 @@ std::vector<System> systems(const Reader& r, const element& doc);
 UserInfo userinfo(const Reader& r, const element& doc);
 RemoteFile remote_file(const Reader& r, const element& e);
 std::vector<RemoteFile> files(const Reader& r, const element& doc);
+/// {"output": File} (mkdir, chmod, chown, symlink).
+RemoteFile output_file(const Reader& r, const element& doc);
+/// {"output": "text"} (view, file).
+std::string output_text(const Reader& r, const element& doc);
 StatResult stat(const Reader& r, const element& doc);
 HeadTailResult head_tail(const Reader& r, const element& doc);
 Checksum checksum(const Reader& r, const element& doc);

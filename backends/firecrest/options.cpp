@@ -7,6 +7,7 @@
 #include <string>
 
 #include "asyncfs/backends/firecrest.hpp"
+#include "asyncfs/config.hpp"
 #include "asyncfs/errors.hpp"
 
 namespace asyncfs::firecrest {
@@ -124,6 +125,14 @@ FirecrestOptions FirecrestOptions::from(Options opts, std::shared_ptr<IoThread> 
   if (auto v = opts.get_seconds("poll_max_interval")) out.poll_max_interval = *v;
   if (auto v = opts.get_seconds("job_not_found_grace")) out.job_not_found_grace = *v;
   return out;
+}
+
+FirecrestOptions FirecrestOptions::from_config(Options opts, std::shared_ptr<IoThread> io) {
+  const Config& cfg = config();
+  if (auto it = cfg.protocols.find("firecrest"); it != cfg.protocols.end()) {
+    opts = opts.merged_over(it->second);
+  }
+  return from(std::move(opts), std::move(io));
 }
 
 void FirecrestOptions::validate() const {

@@ -2,7 +2,8 @@
 // FirecREST server (the emulator in CI and scripts/bench_firecrest.sh), side by side with the
 // server's own ceiling measured by a trivial load generator in the same run.
 //
-//   firecrest_bench calls [--calls N] [--inflight K]   -> one JSON object per line on stdout
+//   firecrest_bench calls [--calls N] [--inflight K] [--ceiling-seconds S]
+//                                                        -> one JSON object per line on stdout
 //   firecrest_bench poll  [--jobs N]                     -> the poll_active workflow (RSS)
 //
 // Configured like every FirecREST tool: FIRECREST_URL, FIRECREST_CLIENT_ID,
@@ -176,7 +177,7 @@ Measured measure(fc::Client& client, std::size_t calls, int inflight, Make make)
   return m;
 }
 
-int run_calls(std::size_t calls, int inflight) {
+int run_calls(std::size_t calls, int inflight, double ceiling_seconds) {
   auto client = fc::Client::create(fc::FirecrestOptions::from_env());
   const std::string user = client->userinfo("daint").user.name;
   const std::string home = "/home/" + user;
@@ -218,7 +219,8 @@ int run_calls(std::size_t calls, int inflight) {
     measure(*client, 200, inflight, make);
     const Measured seq = measure(*client, std::min<std::size_t>(calls / 4, 500), 1, make);
     const Measured par = measure(*client, calls, inflight, make);
-    const double ceil = ceiling(hp, op.path, token, inflight, 3.0);
+    const double ceil =
+        ceiling_seconds > 0 ? ceiling(hp, op.path, token, inflight, ceiling_seconds) : 0.0;
     fmt::print(
         "{{\"op\":\"{}\",\"calls\":{},\"inflight\":{},\"client_calls_per_s\":{:.1f},"
         "\"client_cpu_us_per_call\":{:.1f},\"sequential_calls_per_s\":{:.1f},"
@@ -272,14 +274,16 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "calls";
   std::size_t calls = 5000, jobs = 10000;
   int inflight = 64;
+  double ceiling_seconds = 3.0;  // 0 = skip the load generator (profiling the client alone)
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     if (k == "--calls") calls = std::strtoull(argv[i + 1], nullptr, 10);
     if (k == "--inflight") inflight = std::atoi(argv[i + 1]);
     if (k == "--jobs") jobs = std::strtoull(argv[i + 1], nullptr, 10);
+    if (k == "--ceiling-seconds") ceiling_seconds = std::atof(argv[i + 1]);
   }
   try {
-    const int rc = mode == "poll" ? run_poll(jobs) : run_calls(calls, inflight);
+    const int rc = mode == "poll" ? run_poll(jobs) : run_calls(calls, inflight, ceiling_seconds);
     asyncfs::shutdown_default_io_thread();
     return rc;
   } catch (const std::exception& e) {

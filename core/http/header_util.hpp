@@ -2,6 +2,7 @@
 // Small ASCII helpers for header names and values, shared by both HTTP transports.
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +21,14 @@ inline std::string lower(std::string_view s) {
 }
 
 /// `a` equals the lower-case `lower_b`, ignoring ASCII case.
+/// True when `s` holds a CR or an LF (which would split a header). Two vectorised memchr
+/// scans: find_first_of("\r\n") calls memchr once per character, which for a long bearer
+/// token cost more than the rest of building a request.
+inline bool has_line_break(std::string_view s) {
+  return std::memchr(s.data(), '\r', s.size()) != nullptr ||
+         std::memchr(s.data(), '\n', s.size()) != nullptr;
+}
+
 inline bool iequals(std::string_view a, std::string_view lower_b) {
   if (a.size() != lower_b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {

@@ -104,6 +104,21 @@ TEST(CliFirecrest, ConfigurationErrorsNameTheVariableAndHideSecrets) {
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_THAT(unknown.err, HasSubstr("daint"));  // the known systems are listed
   EXPECT_EQ(fc(emu, {"view", "daint", "relative"}).exit_code, 2);
+
+  // The project's configuration applies too (ASYNCFS_FIRECREST_<KEY>); a bad key is a usage
+  // error naming it.
+  CliRun bogus;
+  bogus.args = {"firecrest", "systems"};
+  bogus.env = env_of(emu);
+  bogus.env["ASYNCFS_FIRECREST_BOGUS"] = "1";
+  auto b = run_cli(bogus);
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_THAT(b.err, HasSubstr("bogus"));
+  CliRun paced;
+  paced.args = {"firecrest", "systems"};
+  paced.env = env_of(emu);
+  paced.env["ASYNCFS_FIRECREST_TIME_BETWEEN_CALLS"] = R"({"status": 0.05})";
+  EXPECT_EQ(run_cli(paced).exit_code, 0);
 }
 
 }  // namespace

@@ -873,8 +873,8 @@ std::optional<PlainUrl> Client::target_of(const Request& rq, const TransportOpti
   if (rq.method != "GET" && rq.method != "HEAD") return std::nullopt;
   if (rq.body || !rq.upload_path.empty()) return std::nullopt;
   for (const auto& [name, value] : rq.headers) {
-    if (name.empty() || name.find_first_of("\r\n:") != std::string::npos ||
-        value.find_first_of("\r\n") != std::string::npos) {
+    if (name.empty() || name.find(':') != std::string::npos || has_line_break(name) ||
+        has_line_break(value)) {
       return std::nullopt;
     }
   }

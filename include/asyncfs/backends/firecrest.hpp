@@ -98,6 +98,10 @@ struct FirecrestOptions {
   /// \brief String options over the environment (a key given here wins). Unknown keys and bad
   /// values throw InvalidArgument naming the key.
   static FirecrestOptions from(Options opts, std::shared_ptr<IoThread> io = nullptr);
+  /// \brief from() with the project's configuration under `opts`: the "firecrest" options of
+  /// `~/.config/asyncfs/*.json` (or `$ASYNCFS_CONFIG_DIR`) and `ASYNCFS_FIRECREST_<KEY>`
+  /// variables. Precedence: `opts` > ASYNCFS configuration > FIRECREST_* variables.
+  static FirecrestOptions from_config(Options opts = {}, std::shared_ptr<IoThread> io = nullptr);
   /// Throws InvalidArgument naming the missing variable or option when the URL or the
   /// credentials are missing.
   void validate() const;
