@@ -12,8 +12,9 @@ coreutils-style messages inside them are those of the real server.
 
 Options
   --root DIR                  required. System S maps remote absolute paths onto DIR/S/...
-                              (remote /home/alice/x on daint -> DIR/daint/home/alice/x). Staged
-                              S3 parts and objects live in DIR/.s3, --exec-jobs scripts in DIR/.jobs.
+                              (remote /home/alice/x on daint -> DIR/daint/home/alice/x).
+                              Staged S3 parts and objects live in DIR/.s3, --exec-jobs scripts
+                              in DIR/.jobs.
   --port N                    0 (default) = a free port
   --systems a,b               default daint,eiger (lower-cased). Each has fileSystems /home
                               (users, defaultWorkDir) and /scratch (scratch); /home/<user> and
@@ -84,6 +85,21 @@ Routes (B = needs "Authorization: Bearer <token>")
     Errors are S3 XML: NoSuchKey, NoSuchUpload, InvalidPart, InvalidPartOrder, MalformedXML,
     AccessDenied ("Request has expired"), SignatureDoesNotMatch (403), InvalidRange (416).
 
+Filesystem model: the user owns /home/<user> and /scratch/<user> (owner permission bits apply);
+everything else (/home, /scratch, other users' dirs) is root's and read-only for the user (other
+bits), so e.g. mkdir /home/x is 403 even though the emulator runs as root. Only the user and root
+exist (chown to root -> 403 Operation not permitted, to an unknown user -> 400 invalid user).
+Absolute symlink targets are stored translated into DIR/S and shown as written; a path whose
+resolution leaves DIR/S (a link planted on disk to /etc, ../ climbing) does not exist (404).
+Real-server quirks kept on purpose: ops/download counts the file's base64 text against
+max_ops_file_size (so about 3/4 of it is the real limit: 413 "Command output exceeded buffer
+limit."); ops/view defaults to size=5 MiB and 400s if that is above max_ops_file_size; `file`
+on a missing path is a 200 "cannot open `...' (No such file or directory)"; ops/rm is always
+recursive; ops/upload silently overwrites; transfer/rm answers 200. The download object of
+transfer/download is served only once its job shows COMPLETED; transfer/upload with fileSize 0
+is a 400 (zero-byte files go through ops/upload). The command timeout (408) is checked while
+checksum, ls -R, rm -r, compress and extract run.
+
 Jobs: state is computed from timestamps (no thread per job); one timer thread starts work at
 delay/2. Simulated (default): the output file (default <workingDirectory>/slurm-<id>.out, stderr
 to the same file unless standardError) gets the text of each `echo ` line (quotes stripped);
@@ -98,7 +114,10 @@ downloadUrl), upload body {path: DIR, fileName, fileSize}, integer jobIds, statu
 
 Test controls (no auth, not logged, not faulted)
   GET  /_emulator/log[?since=T]  [{method, path, query, time (monotonic at arrival), status,
-                                 service (status|filesystem|compute|auth|s3)}] of API requests
+                                 service (status|filesystem|compute|auth|s3)}] of API requests,
+                                 oldest first, the last 200000; an entry is recorded before its
+                                 response is sent. `time` is CLOCK_MONOTONIC (std::chrono::
+                                 steady_clock in a C++ test on the same machine).
   POST /_emulator/log/clear
   POST /_emulator/faults   one rule per call:
          {"match": "/path/prefix", "method": "GET"?, "status": 503?, "retry_after": "1"?,
@@ -107,7 +126,10 @@ Test controls (no auth, not logged, not faulted)
             close the connection without answering)
          {"token": "garbage"|"html"|"500", "count": N}   next N token responses broken
          {"expire_tokens": true}                        every token issued so far is expired
-         {"job_fail": true, "count": N}                  next N submitted jobs FAIL (exit 1)
+         {"job_fail": true, "count": N}                  next N submitted jobs FAIL (exit 1;
+                                                         transfer jobs too: no success line)
+         Rules apply to every route but /_emulator/ (token and S3 routes included), match the
+         raw or the lower-cased path, first matching rule wins; faulted requests are logged.
   GET  /_emulator/faults            POST /_emulator/faults/clear
   GET  /_emulator/stats             {token_requests, requests, jobs}
   GET|POST /_emulator/config        {job_delay, token_ttl, min_token_ttl, max_ops_file_size,
@@ -158,7 +180,7 @@ MAX_JSON_BODY = 16 << 20
 MAX_DRAIN = 64 << 20
 MAX_FAULT_DELAY = 60.0
 EXEC_TIMEOUT = 60.0
-LOG_MAX = 500000
+LOG_MAX = 200000  # entries kept by /_emulator/log (about 80 MB at most)
 CHUNK = 1 << 20
 JOB_ID_BASE = 100000
 S3_REGION = "us-east-1"
@@ -854,6 +876,8 @@ def op_ls(system, raw, norm, show_hidden, numeric, recursive, deref):
     except OSError as exc:
         raise err2("ls: cannot access '%s': %s", raw, strerror(exc), 2)
     if not stat.S_ISDIR(st.st_mode):
+        if raw.endswith("/"):
+            raise err2("ls: cannot access '%s': %s", raw, "Not a directory", 2)
         target = None
         if stat.S_ISLNK(st.st_mode):
             target = system.link_target_remote(os.readlink(local))
@@ -1809,7 +1833,7 @@ def run_exec(job):
             local = system.lresolve(norm_remote(remote))
             if local is None:
                 raise FileNotFoundError(2, "No such file or directory")
-            f = open(local, "ab")
+            f = open(local, "wb")  # Slurm's default --open-mode=truncate
             files.append(f)
             return f
         out = open_out(job.stdout)
@@ -2072,11 +2096,12 @@ class Upload:
 
 
 class S3Object:
-    def __init__(self, path, size, etag):
+    def __init__(self, path, size, etag, job=None):
         self.path = path
         self.size = size
         self.etag = etag
         self.mtime = time.time()
+        self.job = job  # egress objects are visible only once this job shows COMPLETED
 
 
 _uploads = {}  # upload id -> Upload
@@ -2261,7 +2286,7 @@ def act_egress(system, src_raw, src_norm, bucket, key):
         out.append("[INFO] Signaling multipart upload completion")
         etag = "%s-%d" % (hashlib.md5(b"".join(digests)).hexdigest(), len(digests))
         with _lock:
-            _objects[(bucket, key)] = S3Object(path, os.path.getsize(path), etag)
+            _objects[(bucket, key)] = S3Object(path, os.path.getsize(path), etag, job)
         out.append("[INFO] Multipart file upload successfully completed")
         write_remote(system, job.stdout, "".join(line + "\n" for line in out))
         write_remote(system, job.stderr, "")
@@ -2799,7 +2824,8 @@ class Handler(BaseHTTPRequestHandler):
     def s3_get(self, bucket, key):
         with _lock:
             obj = _objects.get((bucket, key))
-        if obj is None:
+        if obj is None or (obj.job is not None and
+                           obj.job.state(time.monotonic()) != "COMPLETED"):
             raise S3Error("NoSuchKey")
         size = obj.size
         headers = [("ETag", '"%s"' % obj.etag), ("Accept-Ranges", "bytes"),
