@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The main job: build asyncfs, start a local nginx serving 10,000 sample files, and bulk-cat
 # all 10,000 URLs through the CLI with a progress bar, printing files/s; then listing, info and
-# globbing over HTTP, and the C++ API (examples/quickstart.cpp).
+# globbing over HTTP, and the C++ API (examples/quickstart.cpp); then FirecREST against the
+# emulator the tests use: the CLI (submit, wait, view) and pyFirecREST's async tutorial in C++
+# (examples/firecrest_workflow.cpp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DASYNCFS_BUILD_TESTS=OFF \
-  -DASYNCFS_BUILD_BENCH=OFF -- asyncfs_cli example_quickstart
+  -DASYNCFS_BUILD_BENCH=OFF -- asyncfs_cli example_quickstart example_firecrest_workflow
 
 cli=build-release/cli/asyncfs
 data=$(mktemp -d "${TMPDIR:-/tmp}/asyncfs-demo-XXXXXX")
@@ -76,3 +78,24 @@ echo "== asyncfs du and glob over HTTP"
 
 echo "== the library from C++ (examples/quickstart.cpp)"
 build-release/examples/example_quickstart "$data"
+
+echo "== FirecREST: the CLI and the tutorial against the emulator (tests/support/)"
+cat > "$data/job.sh" <<'JOB'
+#!/bin/bash
+echo hello from a FirecREST job
+JOB
+cat > "$data/firecrest.sh" <<SH
+set -e
+echo "\$ asyncfs firecrest systems"
+"$PWD/$cli" firecrest systems
+id=\$("$PWD/$cli" firecrest submit daint "$data/job.sh")
+echo "\$ asyncfs firecrest submit daint job.sh  -> job \$id"
+echo "\$ asyncfs firecrest wait daint \$id"
+"$PWD/$cli" firecrest wait daint "\$id"
+echo "\$ asyncfs firecrest view daint /home/fireuser/slurm-\$id.out"
+"$PWD/$cli" firecrest view daint "/home/fireuser/slurm-\$id.out"
+echo "\$ example_firecrest_workflow daint"
+"$PWD/build-release/examples/example_firecrest_workflow" daint "$data"
+SH
+/usr/bin/python3 tests/support/with_firecrest_emulator.py --job-delay 0.5 \
+  --max-ops-file-size 1048576 --max-part-size 400000 -- bash "$data/firecrest.sh"

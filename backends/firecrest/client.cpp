@@ -193,6 +193,7 @@ Client::Impl::Impl(FirecrestOptions o) : opts(std::move(o)) {
   s.transport = transport_of(opts);
   s.retry = api->options().retry;
   s.limits.max_in_flight = opts.s3_connections;
+  s.limits.spacing = opts.time_between_calls;  // its requests are all of service "s3"
   s3 = std::make_unique<http::Client>(*io, std::move(s));
 }
 

@@ -83,6 +83,8 @@ std::optional<std::int64_t> parse_http_date(std::string_view s) {
   std::string_view day_s = numbers[0];
   std::string_view year_s = numbers[1];
   if (day_s.size() == 4) std::swap(day_s, year_s);  // asctime: "Nov  6 08:49:37 1994"
+  // Four-digit years (two in RFC 850): longer digit runs would overflow the seconds below.
+  if (year_s.size() != 4 && year_s.size() != 2) return std::nullopt;
   auto day = to_int(day_s);
   auto year = to_int(year_s);
   auto hh = to_int(time.substr(0, 2));

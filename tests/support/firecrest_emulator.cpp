@@ -115,6 +115,9 @@ std::string FirecrestEmulator::local(const std::string& system, const std::strin
 
 firecrest::FirecrestOptions FirecrestEmulator::options() const {
   firecrest::FirecrestOptions o;
+  // A loop of its own: the client's connections end with it, before the emulator and its
+  // directory go (the default loop would keep them past the test).
+  o.io = std::make_shared<IoThread>("firecrest-test");
   o.url = url();
   o.client_id = kClientId;
   o.client_secret = kClientSecret;

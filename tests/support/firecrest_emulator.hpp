@@ -38,7 +38,8 @@ class FirecrestEmulator {
   /// Where `remote` (absolute) of `system` lives on the local disk.
   std::string local(const std::string& system, const std::string& remote) const;
 
-  /// Client options for this emulator: URL, client credentials, token URL, short polls.
+  /// Client options for this emulator: URL, client credentials, token URL, short polls, and
+  /// an IoThread of its own.
   firecrest::FirecrestOptions options() const;
 
   /// One request to the emulator (test controls); returns the body, throws on non-2xx.

@@ -59,6 +59,10 @@ TEST(RetryAfter, HttpDates) {
   EXPECT_FALSE(parse_retry_after("Sun, 06 Foo 1994 08:49:47 GMT", kRfcDate));
   EXPECT_FALSE(parse_retry_after("Sun, 06 Nov 1994 8:49 GMT", kRfcDate));
   EXPECT_FALSE(parse_retry_after("Sun, 32 Nov 1994 08:49:47 GMT", kRfcDate));
+  // Found by tests/fuzz/fuzz_retry_after.cpp: a 12-digit year overflowed the seconds.
+  EXPECT_FALSE(
+      parse_retry_after("Sunday, 06-Nov-900000000000  *60000100000008 08:49:37 GMT", kRfcDate));
+  EXPECT_FALSE(parse_retry_after("Sun, 06 Nov 123456 08:49:47 GMT", kRfcDate));
 }
 
 TEST(Backoff, ExponentialWithFullJitterCapped) {
