@@ -33,31 +33,6 @@ std::string job_what(const std::string& system, const std::string& id) {
   return display(system, "") + " job " + path::escape_for_message(id);
 }
 
-/// The file's whole contents, read on the thread pool (a job script: small).
-Task<std::string> read_local_file(IoThread& io, std::string path) {
-  uv_loop_t* loop = io.loop();
-  uv_file fd = co_await uvfs::open(loop, path, UV_FS_O_RDONLY, 0);
-  std::string out;
-  std::exception_ptr err;
-  try {
-    std::int64_t offset = 0;
-    for (;;) {
-      out.resize(static_cast<std::size_t>(offset) + (64 << 10));
-      const std::size_t n =
-          co_await uvfs::read(loop, fd, out.data() + offset, 64 << 10, offset, path);
-      offset += static_cast<std::int64_t>(n);
-      out.resize(static_cast<std::size_t>(offset));
-      if (n == 0) break;
-      if (out.size() > (16u << 20)) throw TooLarge(path, "job script larger than 16 MiB");
-    }
-  } catch (...) {
-    err = std::current_exception();
-  }
-  co_await uvfs::close_quietly(loop, fd);
-  if (err) std::rethrow_exception(err);
-  co_return out;
-}
-
 milliseconds next_interval(milliseconds current, milliseconds cap) {
   return std::min(cap, current * 2);
 }
@@ -75,7 +50,7 @@ Task<std::string> Client::_submit(std::string system, JobSpec job) {
     throw InvalidArgument(c.what, "give exactly one of script, local_script and script_path");
   }
   if (!job.local_script.empty()) {
-    job.script = co_await read_local_file(io(), job.local_script);
+    job.script = co_await uvfs::read_file(io().loop(), job.local_script, 16u << 20);
     if (job.script.empty()) throw InvalidArgument(job.local_script, "the job script is empty");
   }
   if (!job.script_path.empty()) check_path(system, job.script_path);

@@ -57,12 +57,6 @@ std::string dir_name(const std::string& p) {
   return slash == 0 ? "/" : p.substr(0, slash);
 }
 
-std::string local_dir(const std::string& p) {
-  const auto slash = p.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : p.substr(0, slash);
-}
-
 /// Sends a presigned request; any failure is rethrown naming `what`, never the URL.
 Task<http::Response> presigned(http::Client& s3, http::RequestSpec spec, std::string what) {
   spec.authenticate = false;
@@ -124,49 +118,56 @@ Task<std::uint64_t> local_size(IoThread& io, std::string path) {
   co_return st.st_size;
 }
 
-/// Reads a small local file whole (the direct path: at most the direct limit).
-Task<Bytes> read_small(IoThread& io, std::string path, std::uint64_t size) {
-  uv_loop_t* loop = io.loop();
-  uv_file fd = co_await uvfs::open(loop, path, UV_FS_O_RDONLY, 0);
-  Bytes data(size, '\0');
-  std::exception_ptr err;
-  try {
-    std::uint64_t done = 0;
-    while (done < size) {
-      const std::size_t n = co_await uvfs::read(loop, fd, data.data() + done, size - done,
-                                                static_cast<std::int64_t>(done), path);
-      if (n == 0) throw IoError(path, "file shrank while uploading");
-      done += n;
-    }
-  } catch (...) {
-    err = std::current_exception();
-  }
-  co_await uvfs::close_quietly(loop, fd);
-  if (err) std::rethrow_exception(err);
-  co_return data;
-}
-
 /// Writes `data` to `target` atomically (temp file, rename).
 Task<void> write_local(IoThread& io, std::string target, Bytes data) {
   uv_loop_t* loop = io.loop();
-  co_await uvfs::make_dirs(loop, local_dir(target));
-  uvfs::TempFile tmp = co_await uvfs::create_temp(loop, target);
-  std::exception_ptr err;
-  try {
-    co_await uvfs::write_all(loop, tmp.fd, data.data(), data.size(), 0, 1 << 20, target);
-    co_await uvfs::close(loop, std::exchange(tmp.fd, -1), target);
-    co_await uvfs::commit_temp(loop, tmp.path, target, WriteMode::kOverwrite);
-    co_return;
-  } catch (...) {
-    err = std::current_exception();
-  }
-  co_await uvfs::discard_temp(loop, std::move(tmp));
-  std::rethrow_exception(err);
+  auto fill = [loop, target, data = std::move(data)](uv_file fd) {
+    return uvfs::write_all(loop, fd, data.data(), data.size(), 0, 1 << 20, target);
+  };
+  co_await uvfs::write_atomically(loop, target, std::move(fill));
 }
 
 std::string strip_file_scheme(std::string p) {
   if (p.starts_with("file://")) p.erase(0, 7);
   return p;
+}
+
+/// The staged object into `out`, in parallel ranges of kDownloadChunk bytes.
+Task<void> fetch_ranges(Client::Impl* impl, uv_loop_t* loop, std::string url, uv_file out,
+                        std::uint64_t size, std::string target, Callback* progress,
+                        std::string what) {
+  const std::size_t chunks = static_cast<std::size_t>((size + kDownloadChunk - 1) / kDownloadChunk);
+  auto fetch_chunk = [&](std::size_t i) -> Task<void> {
+    return [](Client::Impl* im, uv_loop_t* lp, std::string u, uv_file fd, std::uint64_t first,
+              std::uint64_t length, std::string t, Callback* cb,
+              std::string part_what) -> Task<void> {
+      http::RequestSpec spec;
+      spec.url = std::move(u);
+      spec.headers.emplace_back(
+          "Range", "bytes=" + std::to_string(first) + "-" + std::to_string(first + length - 1));
+      spec.max_bytes = length + 1;
+      http::Response r = co_await presigned(*im->s3, std::move(spec), part_what);
+      if (r.status != 206 && !(r.status == 200 && first == 0)) {
+        if (!http::is_success(r.status)) throw_s3(r, part_what, "staged download");
+        throw ProtocolError(part_what, "the staging area ignored the byte range");
+      }
+      if (r.body.size() < length) {
+        throw NetworkError(part_what, "the staging area sent " + std::to_string(r.body.size()) +
+                                          " of " + std::to_string(length) + " bytes");
+      }
+      co_await uvfs::write_all(lp, fd, r.body.data(), length, static_cast<std::int64_t>(first),
+                               1 << 20, t);
+      if (cb) cb->relative_update(length);
+    }(impl, loop, url, out, i * kDownloadChunk, std::min(kDownloadChunk, size - i * kDownloadChunk),
+                                     target, progress,
+                                     what + " (range " + std::to_string(i + 1) + " of " +
+                                         std::to_string(chunks) + ")");
+  };
+  GatherOptions gopts;
+  gopts.batch_size = static_cast<int>(impl->opts.s3_connections);
+  gopts.policy = GatherPolicy::kCancelOnFirstError;
+  auto ignore = [](std::size_t, Outcome<void>&&) {};  // failures rethrown by the policy
+  co_await gather_each<void>(chunks, fetch_chunk, ignore, gopts);
 }
 
 }  // namespace
@@ -386,52 +387,11 @@ Task<void> Transfer::_finish(std::string local_path, Callback* progress) {
   Client::Impl* impl = client_->impl_.get();
   uv_loop_t* loop = client_->io().loop();
   const std::uint64_t size = size_.value_or(0);
-  co_await uvfs::make_dirs(loop, local_dir(local_path));
-  uvfs::TempFile tmp = co_await uvfs::create_temp(loop, local_path);
-  std::exception_ptr err;
-  try {
-    if (progress) progress->set_size(size);
-    const std::size_t chunks =
-        static_cast<std::size_t>((size + kDownloadChunk - 1) / kDownloadChunk);
-    const uv_file fd = tmp.fd;
-    auto fetch_chunk = [&](std::size_t i) -> Task<void> {
-      return [](Client::Impl* im, uv_loop_t* lp, std::string url, uv_file out, std::uint64_t first,
-                std::uint64_t length, std::string target, Callback* cb, std::string part_what)
-                 -> Task<void> {
-        http::RequestSpec spec;
-        spec.url = std::move(url);
-        spec.headers.emplace_back(
-            "Range", "bytes=" + std::to_string(first) + "-" + std::to_string(first + length - 1));
-        spec.max_bytes = length + 1;
-        http::Response r = co_await presigned(*im->s3, std::move(spec), part_what);
-        if (r.status != 206 && !(r.status == 200 && first == 0)) {
-          if (!http::is_success(r.status)) throw_s3(r, part_what, "staged download");
-          throw ProtocolError(part_what, "the staging area ignored the byte range");
-        }
-        if (r.body.size() < length) {
-          throw NetworkError(part_what, "the staging area sent " + std::to_string(r.body.size()) +
-                                            " of " + std::to_string(length) + " bytes");
-        }
-        co_await uvfs::write_all(lp, out, r.body.data(), length, static_cast<std::int64_t>(first),
-                                 1 << 20, target);
-        if (cb) cb->relative_update(length);
-      }(impl, loop, download_url_, fd, i * kDownloadChunk,
-                 std::min(kDownloadChunk, size - i * kDownloadChunk), local_path, progress,
-                 what + " (range " + std::to_string(i + 1) + " of " + std::to_string(chunks) + ")");
-    };
-    GatherOptions gopts;
-    gopts.batch_size = static_cast<int>(impl->opts.s3_connections);
-    gopts.policy = GatherPolicy::kCancelOnFirstError;
-    auto ignore = [](std::size_t, Outcome<void>&&) {};  // failures rethrown by the policy
-    co_await gather_each<void>(chunks, fetch_chunk, ignore, gopts);
-    co_await uvfs::close(loop, std::exchange(tmp.fd, -1), local_path);
-    co_await uvfs::commit_temp(loop, tmp.path, local_path, WriteMode::kOverwrite);
-    co_return;
-  } catch (...) {
-    err = std::current_exception();
-  }
-  co_await uvfs::discard_temp(loop, std::move(tmp));
-  std::rethrow_exception(err);
+  if (progress) progress->set_size(size);
+  auto fill = [impl, loop, url = download_url_, size, local_path, progress, what](uv_file fd) {
+    return fetch_ranges(impl, loop, url, fd, size, local_path, progress, what);
+  };
+  co_await uvfs::write_atomically(loop, local_path, std::move(fill));
 }
 
 // --- whole transfers -------------------------------------------------------------------------
@@ -443,7 +403,7 @@ Task<void> Client::_upload(std::string system, std::string local_path, std::stri
   const std::uint64_t size = co_await local_size(io(), local_path);
   const std::uint64_t limit = co_await direct_limit(*this, system);
   if (size <= limit) {
-    Bytes data = co_await read_small(io(), local_path, size);
+    Bytes data = co_await uvfs::read_file(io().loop(), local_path, size);
     if (progress) progress->set_size(size);
     co_await _upload_bytes(system, remote_path, std::move(data));
     if (progress) progress->relative_update(size);

@@ -150,4 +150,22 @@ Task<void> make_dirs(uv_loop_t* lp, std::string path, bool exist_ok) {
   }
 }
 
+Task<void> write_atomically(uv_loop_t* loop, std::string target,
+                            UniqueFunction<Task<void>(uv_file)> fill) {
+  const std::string parent = dir_of(target);
+  co_await make_dirs(loop, parent);
+  TempFile tmp = co_await create_temp(loop, target);
+  std::exception_ptr err;
+  try {
+    co_await fill(tmp.fd);
+    co_await close(loop, std::exchange(tmp.fd, -1), target);
+    co_await commit_temp(loop, tmp.path, target, WriteMode::kOverwrite);
+    co_return;
+  } catch (...) {
+    err = std::current_exception();
+  }
+  co_await discard_temp(loop, std::move(tmp));
+  std::rethrow_exception(err);
+}
+
 }  // namespace asyncfs::uvfs

@@ -11,6 +11,7 @@
 
 #include "asyncfs/filesystem.hpp"
 #include "asyncfs/task.hpp"
+#include "asyncfs/unique_function.hpp"
 
 namespace asyncfs::uvfs {
 
@@ -36,6 +37,13 @@ Task<void> discard_temp(uv_loop_t* loop, TempFile tmp);
 /// request between chunks.
 Task<void> write_all(uv_loop_t* loop, uv_file fd, const char* data, std::size_t len,
                      std::int64_t offset, std::size_t chunk, std::string what);
+
+/// \brief Writes `target` atomically: makes its parent directories, creates a temp file beside
+/// it, lets `fill(fd)` write the temp, then closes and renames it into place (kOverwrite). On
+/// any failure (or cancellation) the temp goes and the error is rethrown: no partial file is
+/// ever visible under `target`.
+Task<void> write_atomically(uv_loop_t* loop, std::string target,
+                            UniqueFunction<Task<void>(uv_file)> fill);
 
 /// `mkdir -p`: creates `path` and its missing parents. An existing directory is fine when
 /// `exist_ok`, else AlreadyExists; a file in the way throws (AlreadyExists / NotADirectory).

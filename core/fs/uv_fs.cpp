@@ -258,4 +258,29 @@ void close_and_unlink_detached(uv_loop_t* loop, uv_file fd, std::string path) {
   }
 }
 
+Task<std::string> read_file(uv_loop_t* loop, std::string path, std::uint64_t max_bytes) {
+  uv_file fd = co_await open(loop, path, UV_FS_O_RDONLY, 0);
+  std::string out;
+  std::exception_ptr err;
+  try {
+    const uv_stat_t st = co_await fstat(loop, fd, path);
+    if (st.st_size > max_bytes) {
+      throw TooLarge(path, "larger than " + std::to_string(max_bytes) + " bytes");
+    }
+    out.resize(st.st_size);
+    std::size_t done = 0;
+    while (done < out.size()) {
+      const std::size_t n = co_await read(loop, fd, out.data() + done, out.size() - done,
+                                          static_cast<std::int64_t>(done), path);
+      if (n == 0) throw IoError(path, "the file shrank while it was read");
+      done += n;
+    }
+  } catch (...) {
+    err = std::current_exception();
+  }
+  co_await close_quietly(loop, fd);
+  if (err) std::rethrow_exception(err);
+  co_return out;
+}
+
 }  // namespace asyncfs::uvfs

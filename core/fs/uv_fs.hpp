@@ -153,6 +153,10 @@ Task<void> unlink(uv_loop_t* loop, std::string path);
 Task<void> rename(uv_loop_t* loop, std::string from, std::string to);
 Task<void> fsync(uv_loop_t* loop, uv_file fd, std::string what);
 
+/// \brief A whole (small) local file: a job script, a file for a direct upload. More than
+/// `max_bytes` throws TooLarge naming `path`; a file that shrinks while read throws IoError.
+Task<std::string> read_file(uv_loop_t* loop, std::string path, std::uint64_t max_bytes);
+
 /// Raw variants for cleanup paths that must not throw: return the uv code (0 on success).
 Task<int> close_quietly(uv_loop_t* loop, uv_file fd);
 Task<int> unlink_quietly(uv_loop_t* loop, std::string path);
