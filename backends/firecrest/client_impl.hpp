@@ -44,6 +44,9 @@ struct Client::Impl {
   std::unique_ptr<http::Client> api;
   std::unique_ptr<http::Client> s3;  ///< presigned URLs: no auth, own in-flight cap
   simdjson::dom::parser parser;      ///< loop thread; parse and convert without awaiting
+  /// For the job list (thousands of records, polled): On-Demand reads it in one forward pass
+  /// without building a DOM, so memory stays near the body's own size.
+  simdjson::ondemand::parser stream_parser;
   std::optional<std::vector<System>> systems;
   /// Submit times of this client's jobs, for the not-found grace (pruned as they age out).
   std::map<std::string, Clock::time_point> submitted;
@@ -93,6 +96,11 @@ void check_job_id(const std::string& system, const std::string& id);
 /// (jobs.cpp).
 Task<void> wait_transfer_job(std::shared_ptr<Client> client, std::string system, TransferJob job,
                              std::string what, std::string op);
+
+/// One GET of the job list, filtered to `job_ids` (jobs.cpp): Client::_poll with the choice
+/// of keeping each record's JSON.
+Task<std::map<std::string, Job>> poll_jobs(Client::Impl* impl, std::string system,
+                                           std::vector<std::string> job_ids, bool keep_json);
 
 /// The scheduler states that end a job.
 bool terminal_state(std::string_view state);

@@ -313,7 +313,7 @@ Checksum checksum(const Reader& r, const element& doc) {
 
 // --- compute ---------------------------------------------------------------------------------
 
-Job job(const Reader& r, const element& e) {
+Job job(const Reader& r, const element& e, bool keep_json) {
   object o = r.as_object(e, "jobs[]");
   Job j;
   bool have_id = false;
@@ -352,7 +352,7 @@ Job job(const Reader& r, const element& e) {
   }
   if (!have_id) r.fail("jobId", "is missing");
   if (!st) r.fail("status", "is missing");
-  j.json = minified(e);
+  if (keep_json) j.json = minified(e);
   object so = r.as_object(*st, "status");
   auto state = field(so, {"state"});
   if (!state) r.fail("status.state", "is missing");

@@ -56,7 +56,9 @@ std::string output_text(const Reader& r, const element& doc);
 StatResult stat(const Reader& r, const element& doc);
 HeadTailResult head_tail(const Reader& r, const element& doc);
 Checksum checksum(const Reader& r, const element& doc);
-Job job(const Reader& r, const element& e);
+/// `keep_json` = false leaves Job::json empty (polling thousands of jobs needs their states,
+/// not a copy of every record).
+Job job(const Reader& r, const element& e, bool keep_json = true);
 /// {"jobs": [...] | null}
 std::vector<Job> jobs(const Reader& r, const element& doc);
 JobMetadata job_metadata(const Reader& r, const element& doc);

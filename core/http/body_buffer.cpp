@@ -12,6 +12,9 @@ namespace {
 constexpr std::size_t kStep = 8u << 20;
 // Smaller reservations fault in cheaply enough; the madvise calls would not pay off.
 constexpr std::size_t kMinPrefault = 16u << 20;
+// Spare capacity past an announced body: simdjson reads a buffer in place only when 64 bytes
+// (SIMDJSON_PADDING) follow the text; without them every JSON body was copied once more.
+constexpr std::size_t kParserSlack = 64;
 
 /// Populates step `k` of the reservation (the part of it inside the capacity).
 void populate_step(Bytes& body, std::size_t k) {
@@ -37,7 +40,7 @@ void reserve_body(Bytes& body, std::uint64_t announced, std::optional<std::uint6
   const std::uint64_t want = std::min(announced, max_bytes.value_or(announced));
   if (!body.empty() || want <= body.capacity()) return;
   try {
-    body.reserve(static_cast<std::size_t>(want));
+    body.reserve(static_cast<std::size_t>(want) + kParserSlack);
   } catch (...) {  // NOLINT(bugprone-empty-catch): fall back to normal growth
   }
 }
