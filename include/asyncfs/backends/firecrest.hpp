@@ -358,6 +358,7 @@ class Client : public std::enable_shared_from_this<Client> {
   /// \brief The jobs of `job_ids` still active, in one request however many ids (the job list
   /// is fetched once and filtered). An id the scheduler does not list counts as active while
   /// within job_not_found_grace of this client's submit, else it is left out.
+  /// Their `json` is left empty (thousands of records are polled for their states).
   Task<std::vector<Job>> _poll_active(std::string system, std::vector<std::string> job_ids);
   /// One request: the listed state of each id (absent ids are missing from the map).
   Task<std::map<std::string, Job>> _poll(std::string system, std::vector<std::string> job_ids);
@@ -367,7 +368,8 @@ class Client : public std::enable_shared_from_this<Client> {
   Task<Job> _wait(std::string system, std::string job_id,
                   std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   /// \brief Waits for many jobs with one poll_active request per round; `progress` counts
-  /// finished jobs. Returns every job's final record, in the order of `job_ids`.
+  /// finished jobs. Returns every job's final record (without `json`), in the order of
+  /// `job_ids`.
   Task<std::vector<Job>> _wait_all(std::string system, std::vector<std::string> job_ids,
                                    Callback* progress = nullptr);
 
