@@ -3,6 +3,8 @@
 #include "backends/firecrest/models.hpp"
 
 #include <charconv>
+#include <map>
+#include <unordered_set>
 
 #include "asyncfs/errors.hpp"
 
@@ -457,6 +459,182 @@ Directives directives(const Reader& r, const element& doc) {
   auto mp = r.opt_integer(d, {"maxPartSize", "max_part_size"});
   if (!mp) mp = r.opt_integer(o, {"maxPartSize", "max_part_size"});
   if (mp && *mp > 0) out.max_part_size = static_cast<std::uint64_t>(*mp);
+  return out;
+}
+
+namespace {
+
+using simdjson::ondemand::json_type;
+
+/// A string, a number (as text) or null (""), from an On-Demand value.
+std::string od_text(simdjson::ondemand::value v, const Reader& rd, std::string_view name) {
+  json_type t;
+  if (v.type().get(t) != simdjson::SUCCESS) rd.fail(name, "is not valid JSON");
+  if (t == json_type::null) return {};
+  if (t == json_type::number) {
+    std::int64_t n = 0;
+    if (v.get_int64().get(n) != simdjson::SUCCESS) rd.fail(name, "is not an integer");
+    return std::to_string(n);
+  }
+  std::string_view sv;
+  if (v.get_string().get(sv) != simdjson::SUCCESS) rd.fail(name, "is not a string");
+  return std::string(sv);
+}
+
+std::optional<std::int64_t> od_int(simdjson::ondemand::value v, const Reader& rd,
+                                   std::string_view name) {
+  json_type t;
+  if (v.type().get(t) != simdjson::SUCCESS) rd.fail(name, "is not valid JSON");
+  if (t == json_type::null) return std::nullopt;
+  std::int64_t n = 0;
+  if (t == json_type::number && v.get_int64().get(n) == simdjson::SUCCESS) return n;
+  const std::string text = od_text(v, rd, name);
+  try {
+    std::size_t used = 0;
+    const long long parsed = std::stoll(text, &used);
+    if (used == text.size()) return parsed;
+  } catch (const std::exception&) {
+  }
+  rd.fail(name, "is not an integer");
+}
+
+/// One job record of the list, in one forward pass (On-Demand cannot go back).
+Job od_job(simdjson::ondemand::object o, const Reader& rd) {
+  Job j;
+  bool have_status = false;
+  for (auto f : o) {
+    simdjson::ondemand::field field;
+    std::string_view key;
+    if (std::move(f).get(field) != simdjson::SUCCESS ||
+        field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      rd.fail("jobs[]", "is not a valid object");
+    }
+    simdjson::ondemand::value v = field.value();
+    if (key == "jobId" || key == "job_id" || key == "jobid") {
+      j.job_id = od_text(v, rd, "jobId");
+    } else if (key == "name") {
+      j.name = od_text(v, rd, "name");
+    } else if (key == "user") {
+      j.user = od_text(v, rd, "user");
+    } else if (key == "workingDirectory" || key == "working_directory") {
+      j.working_directory = od_text(v, rd, "workingDirectory");
+    } else if (key == "partition") {
+      j.partition = od_text(v, rd, "partition");
+    } else if (key == "account") {
+      j.account = od_text(v, rd, "account");
+    } else if (key == "status") {
+      simdjson::ondemand::object so;
+      if (v.get_object().get(so) != simdjson::SUCCESS) rd.fail("status", "is not an object");
+      have_status = true;
+      for (auto sf : so) {
+        simdjson::ondemand::field s;
+        std::string_view skey;
+        if (std::move(sf).get(s) != simdjson::SUCCESS ||
+            s.unescaped_key().get(skey) != simdjson::SUCCESS) {
+          rd.fail("status", "is not a valid object");
+        }
+        simdjson::ondemand::value sv = s.value();
+        if (skey == "state") {
+          simdjson::ondemand::array parts;
+          if (sv.get_array().get(parts) == simdjson::SUCCESS) {
+            for (auto part : parts) {
+              std::string_view p;
+              if (part.get_string().get(p) != simdjson::SUCCESS) {
+                rd.fail("status.state[]", "is not a string");
+              }
+              if (!j.status.state.empty()) j.status.state += ',';
+              j.status.state += p;
+            }
+          } else {
+            j.status.state = od_text(sv, rd, "status.state");
+          }
+        } else if (skey == "stateReason" || skey == "state_reason") {
+          j.status.state_reason = od_text(sv, rd, "status.stateReason");
+        } else if (skey == "exitCode" || skey == "exit_code") {
+          j.status.exit_code = od_int(sv, rd, "status.exitCode");
+        } else if (skey == "interruptSignal" || skey == "interrupt_signal") {
+          j.status.interrupt_signal = od_int(sv, rd, "status.interruptSignal");
+        }
+      }
+    } else if (key == "time") {
+      simdjson::ondemand::object to;
+      if (v.get_object().get(to) == simdjson::SUCCESS) {
+        for (auto tf : to) {
+          simdjson::ondemand::field t;
+          std::string_view tkey;
+          if (std::move(tf).get(t) != simdjson::SUCCESS ||
+              t.unescaped_key().get(tkey) != simdjson::SUCCESS) {
+            rd.fail("time", "is not a valid object");
+          }
+          simdjson::ondemand::value tv = t.value();
+          if (tkey == "start") j.start_time = od_int(tv, rd, "time.start");
+          if (tkey == "end") j.end_time = od_int(tv, rd, "time.end");
+        }
+      }
+    }
+  }
+  if (j.job_id.empty()) rd.fail("jobId", "is missing");
+  if (!have_status || j.status.state.empty()) rd.fail("status.state", "is missing");
+  return j;
+}
+
+}  // namespace
+
+std::map<std::string, Job> wanted_jobs_unchecked(const Reader& rd, std::string& body,
+                                                 const std::unordered_set<std::string_view>& wanted,
+                                                 simdjson::ondemand::parser& parser);
+
+std::map<std::string, Job> wanted_jobs(const Reader& rd, std::string& body,
+                                       const std::unordered_set<std::string_view>& wanted,
+                                       simdjson::ondemand::parser& parser) {
+  try {
+    return wanted_jobs_unchecked(rd, body, wanted, parser);
+  } catch (const simdjson::simdjson_error& e) {
+    // On-Demand reports some malformed input only when a value is used: still a bad response.
+    rd.fail("jobs", e.what());
+  }
+}
+
+std::map<std::string, Job> wanted_jobs_unchecked(const Reader& rd, std::string& body,
+                                                 const std::unordered_set<std::string_view>& wanted,
+                                                 simdjson::ondemand::parser& parser) {
+  // The engine leaves room for simdjson's padding after a body of announced length; a
+  // chunked one gets it here.
+  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) {
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  }
+  simdjson::padded_string_view view(body.data(), body.size(), body.capacity());
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object top;
+  if (parser.iterate(view).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(top) != simdjson::SUCCESS) {
+    rd.fail("response", "is not a JSON object");
+  }
+  std::map<std::string, Job> out;
+  for (auto f : top) {
+    simdjson::ondemand::field field;
+    std::string_view key;
+    if (std::move(f).get(field) != simdjson::SUCCESS ||
+        field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      rd.fail("response", "is not a valid object");
+    }
+    if (key != "jobs") continue;
+    simdjson::ondemand::value v = field.value();
+    bool null = false;  // checks the literal, not only its first letter
+    if (v.is_null().get(null) != simdjson::SUCCESS) rd.fail("jobs", "is not valid JSON");
+    if (null) break;
+    simdjson::ondemand::array arr;
+    if (v.get_array().get(arr) != simdjson::SUCCESS) rd.fail("jobs", "is not an array");
+    for (auto item : arr) {
+      simdjson::ondemand::object jo;
+      if (item.get_object().get(jo) != simdjson::SUCCESS) rd.fail("jobs[]", "is not an object");
+      Job j = od_job(jo, rd);
+      if (wanted.contains(j.job_id)) {
+        std::string id = j.job_id;
+        out.emplace(std::move(id), std::move(j));
+      }
+    }
+  }
   return out;
 }
 

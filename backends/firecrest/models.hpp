@@ -7,9 +7,11 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "asyncfs/backends/firecrest.hpp"
@@ -74,6 +76,13 @@ struct Directives {
   std::optional<std::uint64_t> max_part_size;
 };
 Directives directives(const Reader& r, const element& doc);
+
+/// \brief The records of `wanted` ids in a job list (`{"jobs": [...]}`), read On-Demand in one
+/// forward pass (no DOM: a list of 10,000 jobs costs about its own size). `body` may be grown
+/// by simdjson's padding. Records carry no raw JSON.
+std::map<std::string, Job> wanted_jobs(const Reader& r, std::string& body,
+                                       const std::unordered_set<std::string_view>& wanted,
+                                       simdjson::ondemand::parser& parser);
 
 /// "message" of an ApiResponseError body (or "detail"/"error"), "" if none.
 std::string error_message(std::string_view body);

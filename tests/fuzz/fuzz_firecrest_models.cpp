@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 
 #include "asyncfs/errors.hpp"
 #include "backends/firecrest/models.hpp"
@@ -17,6 +19,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   simdjson::dom::element doc;
   const std::string text(reinterpret_cast<const char*>(data), size);
   (void)m::error_message(text);
+  {
+    // The On-Demand path of polled job lists reads the raw text (and may pad it).
+    static simdjson::ondemand::parser od;
+    static const std::unordered_set<std::string_view> wanted = {"1", "12", "100001", "abc"};
+    std::string body = text;
+    try {
+      (void)m::wanted_jobs(m::Reader{"fuzz"}, body, wanted, od);
+    } catch (const asyncfs::Error&) {
+    }
+  }
   if (parser.parse(text).get(doc) != simdjson::SUCCESS) return 0;
   const m::Reader r{"fuzz"};
   auto attempt = [&](auto fn) {

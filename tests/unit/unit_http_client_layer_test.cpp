@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "asyncfs/errors.hpp"
@@ -243,6 +245,30 @@ TEST(FirecrestModels, AcceptsOlderVariants) {
   auto d23 = firecrest::model::directives(
       r, p.parse(std::string(R"({"transferJob":{"jobId":"1"},"downloadUrl":"http://x/y"})")));
   EXPECT_EQ(d23.download_url, "http://x/y");
+}
+
+TEST(FirecrestModels, PolledJobListIsReadOnDemand) {
+  simdjson::ondemand::parser od;
+  firecrest::model::Reader r{"poll"};
+  const std::unordered_set<std::string_view> wanted = {"7", "12345"};
+  std::string body = R"({"jobs":[{"jobId":12345,"status":{"state":["COMPLETED","COMPLETED"],
+      "exitCode":"0"},"time":{"start":1,"end":null}},{"jobId":"8","status":{"state":"RUNNING"}},
+      {"name":"x","jobId":"7","status":{"stateReason":null,"state":"PENDING"},"extra":[1,{}]}]})";
+  auto got = firecrest::model::wanted_jobs(r, body, wanted, od);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got.at("12345").status.state, "COMPLETED,COMPLETED");
+  EXPECT_EQ(got.at("12345").status.exit_code.value_or(-1), 0);
+  EXPECT_FALSE(got.at("12345").active());
+  EXPECT_TRUE(got.at("7").active());
+  EXPECT_EQ(got.at("7").name, "x");
+  std::string none = R"({"jobs":null})";
+  EXPECT_TRUE(firecrest::model::wanted_jobs(r, none, wanted, od).empty());
+  for (std::string bad : {std::string("<html>"), std::string(R"({"jobs":name[{"":[}]})"),
+                          std::string(R"({"jobs":[{"status":{"state":"X"}}]})"),
+                          std::string(R"({"jobs":[{"jobId":"1","status":{}}]})")}) {
+    SCOPED_TRACE(bad);
+    EXPECT_KIND(kProtocol, firecrest::model::wanted_jobs(r, bad, wanted, od));
+  }
 }
 
 TEST(FirecrestModels, WrongShapesAreProtocolErrorsNamingTheField) {
