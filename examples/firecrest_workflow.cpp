@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
 
     // 1. Systems and the home directory.
     for (const auto& s : client->systems()) {
-      fmt::print("system {} ({}; direct transfers up to {} bytes)\n", s.name, s.scheduler,
+      fmt::print("system {} ({}; max_ops_file_size {} bytes)\n", s.name, s.scheduler,
                  s.max_ops_file_size);
     }
     const fc::UserInfo me = client->userinfo(system);
