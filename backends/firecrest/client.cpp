@@ -10,6 +10,7 @@
 #include "asyncfs/path.hpp"
 #include "backends/firecrest/client_impl.hpp"
 #include "core/http/auth.hpp"
+#include "core/http/encoding.hpp"
 #include "core/http/status.hpp"
 #include "core/json_writer.hpp"
 

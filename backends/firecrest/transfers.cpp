@@ -50,13 +50,6 @@ class PartProgress final : public Callback {
   std::uint64_t last_ = 0;
 };
 
-std::string base_name(const std::string& p) { return p.substr(p.rfind('/') + 1); }
-
-std::string dir_name(const std::string& p) {
-  const auto slash = p.rfind('/');
-  return slash == 0 ? "/" : p.substr(0, slash);
-}
-
 /// Sends a presigned request; any failure is rethrown naming `what`, never the URL.
 Task<http::Response> presigned(http::Client& s3, http::RequestSpec spec, std::string what) {
   spec.authenticate = false;
@@ -189,7 +182,7 @@ Task<Bytes> Client::_download_bytes(std::string system, std::string path) {
 
 Task<void> Client::_upload_bytes(std::string system, std::string path, Bytes data) {
   check_path(system, path);
-  const std::string name = base_name(path);
+  const std::string name(path.ends_with('/') ? std::string_view() : path::basename(path));
   if (name.empty()) throw IsADirectory(display(system, path), "upload needs a file name");
   if (name.find_first_of("\"\\") != std::string::npos) {
     // Form-data file names cannot carry these reliably; the staged path has no such limit.
@@ -200,7 +193,7 @@ Task<void> Client::_upload_bytes(std::string system, std::string path, Bytes dat
   Call c;
   c.method = "POST";
   c.path = "/filesystem/" + check_system(system) + "/ops/upload";
-  c.query = {{"path", dir_name(path)}};
+  c.query = {{"path", path::parent(path)}};
   c.service = "filesystem";
   c.idempotent = true;  // the same bytes to the same name: repeating is harmless
   c.what = display(system, path);
@@ -240,8 +233,9 @@ Task<Transfer> Client::_start_upload(std::string system, std::string local_path,
   json::Writer w;
   if (impl_->pre_2_4()) {
     // 2.3: the target directory, the file name and the size at the top level.
-    w.begin_object().field("sourcePath", dir_name(remote_path));
-    w.field("fileName", base_name(remote_path)).field("fileSize", static_cast<std::int64_t>(size));
+    w.begin_object().field("sourcePath", path::parent(remote_path));
+    w.field("fileName", path::basename(remote_path))
+        .field("fileSize", static_cast<std::int64_t>(size));
   } else {
     w.begin_object().field("sourcePath", remote_path);
     w.key("transferDirectives").begin_object();
@@ -332,8 +326,13 @@ Task<Transfer> Client::_start_upload(std::string system, std::string local_path,
 
 Task<Transfer> Client::_start_download(std::string system, std::string remote_path) {
   check_path(system, remote_path);
-  const std::string what = display(system, remote_path);
   StatResult st = co_await _stat(system, remote_path, /*dereference=*/true);
+  co_return co_await start_download_of(std::move(system), std::move(remote_path), st);
+}
+
+Task<Transfer> Client::start_download_of(std::string system, std::string remote_path,
+                                         StatResult st) {
+  const std::string what = display(system, remote_path);
   if (S_ISDIR(st.mode)) throw IsADirectory(what, "download needs a file, not a directory");
   Call c;
   c.method = "POST";
@@ -430,7 +429,8 @@ Task<void> Client::_download(std::string system, std::string remote_path, std::s
     if (progress) progress->relative_update(n);
     co_return;
   }
-  Transfer t = co_await _start_download(system, remote_path);
+  // The stat above already says what the staged download needs: no second one.
+  Transfer t = co_await start_download_of(system, remote_path, st);
   co_await t._finish(local_path, progress);
 }
 

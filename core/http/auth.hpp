@@ -16,6 +16,7 @@
 #include "asyncfs/errors.hpp"
 #include "asyncfs/io_thread.hpp"
 #include "asyncfs/task.hpp"
+#include "core/http/encoding.hpp"
 #include "core/http/engine.hpp"
 #include "core/http/retry.hpp"
 
@@ -38,13 +39,6 @@ std::shared_ptr<AuthProvider> static_auth(std::string header_value);
 
 /// "Basic " + base64(user:password).
 std::string basic_authorization(std::string_view user, std::string_view password);
-
-/// RFC 4648 base64 with padding.
-std::string base64_encode(std::string_view in);
-
-/// application/x-www-form-urlencoded / URL query escaping of one value (RFC 3986 unreserved
-/// characters stay, everything else is %XX).
-std::string url_encode(std::string_view in);
 
 struct ClientCredentials {
   std::string token_url;

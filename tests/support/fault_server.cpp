@@ -12,8 +12,6 @@
 namespace asyncfs::testing {
 namespace {
 
-constexpr const char* kPython = "/usr/bin/python3";
-
 std::string strip_slash(const std::string& path) {
   return path.starts_with('/') ? path.substr(1) : path;
 }
@@ -25,39 +23,11 @@ std::string FaultServer::script_path() {
 }
 
 FaultServer::FaultServer(int startup_timeout_ms) {
-  if (access(kPython, X_OK) != 0) {
-    throw std::runtime_error(std::string("FaultServer: ") + kPython + " not found");
-  }
-  const std::string script = script_path();
-  if (access(script.c_str(), R_OK) != 0) {
-    throw std::runtime_error("FaultServer: cannot read " + script);
-  }
   dir_ = std::make_unique<TempDir>("asyncfs-faults");
-  SpawnOptions spawn;
-  // -u: unbuffered, so the port line is not stuck in a pipe buffer; -I: ignore PYTHON* env and
-  // user site-packages, the script needs only the standard library.
-  spawn.argv = {kPython, "-u", "-I", script, "0"};
-  spawn.pipe_stdout = true;
-  spawn.stderr_path = *dir_ / "server.log";
-  process_ = std::make_unique<ChildProcess>(spawn);
-
-  auto line = read_line(process_->stdout_fd(), std::chrono::milliseconds(startup_timeout_ms));
-  int port = 0;
-  if (line) {
-    try {
-      port = std::stoi(*line);
-    } catch (const std::exception&) {
-      port = 0;
-    }
-  }
-  if (port <= 0 || port > 65535) {
-    process_->stop(std::chrono::seconds(2));
-    process_.reset();
-    throw std::runtime_error("FaultServer: " + script + " did not report a port within " +
-                             std::to_string(startup_timeout_ms) + " ms (got '" +
-                             line.value_or("<nothing>") + "'); stderr:\n" + log());
-  }
-  port_ = port;
+  PythonServer s = start_python_server("FaultServer", script_path(), {"0"}, *dir_ / "server.log",
+                                       std::chrono::milliseconds(startup_timeout_ms));
+  process_ = std::move(s.process);
+  port_ = s.port;
 }
 
 FaultServer::~FaultServer() {

@@ -17,8 +17,6 @@
 namespace asyncfs::testing {
 namespace {
 
-constexpr const char* kPython = "/usr/bin/python3";
-
 /// A minimal blocking HTTP/1.0-style exchange (Connection: close), bounded to 10 s: the test
 /// controls must not depend on the client under test.
 std::string exchange(int port, const std::string& method, const std::string& path,
@@ -77,30 +75,14 @@ std::string FirecrestEmulator::script_path() {
 }
 
 FirecrestEmulator::FirecrestEmulator(std::vector<std::string> args, int startup_timeout_ms) {
-  if (access(kPython, X_OK) != 0) {
-    throw std::runtime_error(std::string("FirecrestEmulator: ") + kPython + " not found");
-  }
   dir_ = std::make_unique<TempDir>("asyncfs-firecrest");
-  SpawnOptions spawn;
-  spawn.argv = {kPython, "-u", "-I", script_path(), "--root", dir_->path(), "--port", "0"};
-  for (auto& a : args) spawn.argv.push_back(a);
-  spawn.pipe_stdout = true;
-  spawn.stderr_path = *dir_ / "emulator.log";
-  process_ = std::make_unique<ChildProcess>(spawn);
-  auto line = read_line(process_->stdout_fd(), std::chrono::milliseconds(startup_timeout_ms));
-  int port = 0;
-  try {
-    port = line ? std::stoi(*line) : 0;
-  } catch (const std::exception&) {
-    port = 0;
-  }
-  if (port <= 0 || port > 65535) {
-    process_->stop(std::chrono::seconds(2));
-    process_.reset();
-    throw std::runtime_error("FirecrestEmulator did not report a port (got '" +
-                             line.value_or("<nothing>") + "'); stderr:\n" + server_log());
-  }
-  port_ = port;
+  std::vector<std::string> argv = {"--root", dir_->path(), "--port", "0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  PythonServer s =
+      start_python_server("FirecrestEmulator", script_path(), argv, *dir_ / "emulator.log",
+                          std::chrono::milliseconds(startup_timeout_ms));
+  process_ = std::move(s.process);
+  port_ = s.port;
 }
 
 FirecrestEmulator::~FirecrestEmulator() {

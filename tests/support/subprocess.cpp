@@ -18,6 +18,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/temp_dir.hpp"
+
 namespace asyncfs::testing {
 namespace {
 
@@ -261,6 +263,43 @@ int pick_free_port() {
   }
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+PythonServer start_python_server(const std::string& who, const std::string& script,
+                                 const std::vector<std::string>& args,
+                                 const std::string& stderr_path,
+                                 std::chrono::milliseconds startup) {
+  static constexpr const char* kPython = "/usr/bin/python3";
+  if (::access(kPython, X_OK) != 0) {
+    throw std::runtime_error(who + ": " + kPython + " not found");
+  }
+  if (::access(script.c_str(), R_OK) != 0)
+    throw std::runtime_error(who + ": cannot read " + script);
+  SpawnOptions spawn;
+  spawn.argv = {kPython, "-u", "-I", script};
+  spawn.argv.insert(spawn.argv.end(), args.begin(), args.end());
+  spawn.pipe_stdout = true;
+  spawn.stderr_path = stderr_path;
+  PythonServer server;
+  server.process = std::make_unique<ChildProcess>(spawn);
+  auto line = read_line(server.process->stdout_fd(), startup);
+  try {
+    server.port = line ? std::stoi(*line) : 0;
+  } catch (const std::exception&) {
+    server.port = 0;
+  }
+  if (server.port <= 0 || server.port > 65535) {
+    server.process->stop(std::chrono::seconds(2));
+    std::string log;
+    try {
+      log = read_local_file(stderr_path);
+    } catch (const std::exception&) {
+    }
+    throw std::runtime_error(who + ": " + script + " did not report a port within " +
+                             std::to_string(startup.count()) + " ms (got '" +
+                             line.value_or("<nothing>") + "'); stderr:\n" + log);
+  }
+  return server;
 }
 
 }  // namespace asyncfs::testing

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,6 +67,20 @@ RunResult run_process(const std::vector<std::string>& argv, std::chrono::millise
 /// Reads `fd` until a '\n' or EOF or the deadline; returns the line without the newline, or
 /// nullopt on timeout/EOF without a newline.
 std::optional<std::string> read_line(int fd, std::chrono::milliseconds timeout);
+
+/// A test server written in Python that prints its port as its first stdout line.
+struct PythonServer {
+  std::unique_ptr<ChildProcess> process;
+  int port = 0;
+};
+
+/// \brief Starts `/usr/bin/python3 -u -I script args...` (never the PATH python3, which may be
+/// a pyenv shim; -u so the port line is not stuck in a buffer; -I: standard library only) with
+/// stderr to `stderr_path`, and waits for the port line. Throws std::runtime_error naming
+/// `who`, with the server's stderr, if none arrives within `startup`.
+PythonServer start_python_server(const std::string& who, const std::string& script,
+                                 const std::vector<std::string>& args,
+                                 const std::string& stderr_path, std::chrono::milliseconds startup);
 
 /// True when a TCP connect to 127.0.0.1:port succeeds.
 bool port_accepts(int port);

@@ -472,6 +472,8 @@ class Client : public std::enable_shared_from_this<Client> {
 
  private:
   explicit Client(FirecrestOptions options);
+  /// _start_download for a file already stat'ed (transfers.cpp).
+  Task<Transfer> start_download_of(std::string system, std::string remote_path, StatResult st);
   template <class T>
   T run(Task<T> task) {
     return sync(io(), std::move(task), std::nullopt, shared_from_this());
