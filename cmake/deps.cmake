@@ -5,3 +5,5 @@ pkg_check_modules(libcurl REQUIRED IMPORTED_TARGET libcurl>=7.85)
 find_package(Threads REQUIRED)
 find_package(fmt REQUIRED)
 find_package(simdjson REQUIRED)
+# SHA-256 of local files (firecrest:// verifies transfers against the server's checksum).
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)

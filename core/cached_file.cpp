@@ -13,14 +13,16 @@ namespace {
 class CacheReadFile final : public CachedFile {
  public:
   CacheReadFile(std::shared_ptr<AsyncFileSystem> fs, std::string p, std::uint64_t size,
-                std::size_t block_size, std::string_view cache_type)
+                std::size_t block_size, std::string_view cache_type, Fetcher fetcher)
       : CachedFile(std::move(p), "rb"), fs_(std::move(fs)), size_(size) {
-    // A plain (non-coroutine) lambda: the Task it returns owns copies of its arguments, and
-    // the captured filesystem outlives every fetch because the file holds it too.
-    Fetcher fetcher = [fs = fs_, target = path()](std::uint64_t start, std::uint64_t end) {
-      return fs->_cat_file(target, static_cast<std::int64_t>(start),
-                           static_cast<std::int64_t>(end));
-    };
+    if (!fetcher) {
+      // A plain (non-coroutine) lambda: the Task it returns owns copies of its arguments, and
+      // the captured filesystem outlives every fetch because the file holds it too.
+      fetcher = [fs = fs_, target = path()](std::uint64_t start, std::uint64_t end) {
+        return fs->_cat_file(target, static_cast<std::int64_t>(start),
+                             static_cast<std::int64_t>(end));
+      };
+    }
     cache_ = make_cache(cache_type, block_size, size_, std::move(fetcher));
   }
 
@@ -79,13 +81,15 @@ class CacheReadFile final : public CachedFile {
 
 std::unique_ptr<CachedFile> make_cached_file(std::shared_ptr<AsyncFileSystem> fs, std::string path,
                                              std::optional<std::uint64_t> size,
-                                             std::size_t block_size, std::string cache_type) {
+                                             std::size_t block_size, std::string cache_type,
+                                             Fetcher fetcher) {
   if (!size) {
     throw InvalidArgument(path::escape_for_message(path),
                           "a cached file needs the file size (open a streaming file instead)");
   }
   const std::string_view type = cache_type.empty() ? kDefaultCacheType : cache_type;
-  return std::make_unique<CacheReadFile>(std::move(fs), std::move(path), *size, block_size, type);
+  return std::make_unique<CacheReadFile>(std::move(fs), std::move(path), *size, block_size, type,
+                                         std::move(fetcher));
 }
 
 }  // namespace asyncfs

@@ -65,6 +65,11 @@ Task<std::uint64_t> seek_on_loop(AsyncFile* f, std::int64_t offset, Whence whenc
 }
 Task<std::uint64_t> tell_on_loop(const AsyncFile* f) { co_return f->tell(); }
 
+Task<void> destroy_on_loop(std::shared_ptr<AsyncFile> file) {
+  file.reset();
+  co_return;
+}
+
 // Closes (best effort) and destroys the file on its loop thread. Errors cannot be reported
 // from a destructor; callers who care call close() first.
 void dispose(std::shared_ptr<AsyncFileSystem>& fs, std::shared_ptr<AsyncFile>& file) noexcept {
@@ -76,9 +81,12 @@ void dispose(std::shared_ptr<AsyncFileSystem>& fs, std::shared_ptr<AsyncFile>& f
     }
   }
   if (fs) {
+    // Destroyed on the loop, awaited: the file's own reference to the filesystem goes there
+    // while ours is still held, so the filesystem (and an IoThread it owns) is released on
+    // this thread, never on its own loop thread (threading rule 11).
     try {
-      fs->io().post([f = std::move(file)]() mutable { f.reset(); });
-    } catch (...) {  // loop gone: the moved file died with the job, or is still here
+      fs->run_sync(destroy_on_loop(std::move(file)));
+    } catch (...) {  // loop gone or this is the loop thread: destroyed below, here
     }
   }
   file.reset();

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "asyncfs/backends/firecrest_fs.hpp"
 #include "asyncfs/backends/http.hpp"
 #include "asyncfs/backends/local.hpp"
 #include "asyncfs/backends/memory.hpp"
@@ -108,6 +109,13 @@ void register_builtin_implementations() {
                                    http::HttpOptions::from(std::move(opts), io));
                              },
                              "asyncfs.http"});
+    register_implementation({{"firecrest"},
+                             [](const std::string&, Options opts, std::shared_ptr<IoThread> io) {
+                               return std::static_pointer_cast<AsyncFileSystem>(
+                                   firecrest::make_filesystem(
+                                       firecrest::FirecrestFsOptions::from(std::move(opts), io)));
+                             },
+                             "asyncfs.firecrest"});
   });
 }
 

@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config make
   libuv1-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev
+  libssl-dev   # SHA-256 of local files (checksum-verified FirecREST transfers)
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   clang        # the stack-depth check of Task is also built with clang
   libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for scripts/fuzz.sh

@@ -162,6 +162,13 @@ void throw_api_error(const http::Response& r, const std::string& what, std::stri
       if (contains_ci(message, "exit status:124")) {
         throw Timeout(what, prefix + "the command timed out on the cluster", d);
       }
+      // A shell redirection onto a directory (ops/upload) fails as a generic remote error.
+      if (contains_ci(message, "Is a directory")) {
+        throw IsADirectory(what, prefix + "is a directory", d);
+      }
+      if (contains_ci(message, "Not a directory")) {
+        throw NotADirectory(what, prefix + "not a directory", d);
+      }
       break;
     default:
       break;
@@ -225,6 +232,11 @@ Task<http::Response> Client::Impl::send(Call c) {
     spec.body = std::move(*c.body);
     spec.headers.emplace_back("Content-Type", c.content_type);
   }
+  // FirecREST reports a failed remote command (exit status, command timeout) as 500 or 408
+  // with its JSON error body: the same command fails the same way again.
+  spec.final_answer = [](const http::Response& resp) {
+    return (resp.status == 500 || resp.status == 408) && !model::error_message(resp.body).empty();
+  };
   http::Response r = co_await api->send(std::move(spec));
   if (server_version.empty()) {
     if (auto v = r.header("f7t-appversion")) server_version = *v;

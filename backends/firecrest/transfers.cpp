@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 #include <utility>
 
@@ -19,14 +20,16 @@
 #include "backends/firecrest/client_impl.hpp"
 #include "core/fs/temp_file.hpp"
 #include "core/fs/uv_fs.hpp"
+#include "core/http/ranges.hpp"
 #include "core/http/status.hpp"
 #include "core/json_writer.hpp"
 
 namespace asyncfs::firecrest {
 namespace {
 
-/// Ranged GETs of a staged download: this many bytes each, `s3_connections` at a time.
-constexpr std::uint64_t kDownloadChunk = 8ull << 20;
+/// Ranged GETs of a staged download: this many bytes each, `s3_connections` at a time (so
+/// 8 connections hold 32 MiB of bodies at most).
+constexpr std::uint64_t kDownloadChunk = 4ull << 20;
 
 /// Forwards a part's byte counts (which restart at 0 on a retry) to the whole transfer's
 /// callback.
@@ -125,42 +128,84 @@ std::string strip_file_scheme(std::string p) {
   return p;
 }
 
-/// The staged object into `out`, in parallel ranges of kDownloadChunk bytes.
+/// One ranged GET of the staged object: exactly [first, first + length) of an object of
+/// `total` bytes. A different total means the file changed between the stat and the staging
+/// job: the copy is not the file that was asked for.
+Task<Bytes> get_range(Client::Impl* impl, std::string url, std::uint64_t first,
+                      std::uint64_t length, std::uint64_t total, std::string what) {
+  http::RequestSpec spec;
+  spec.url = std::move(url);
+  spec.headers.emplace_back(
+      "Range", "bytes=" + std::to_string(first) + "-" + std::to_string(first + length - 1));
+  spec.max_bytes = std::max<std::uint64_t>(length, total) + 1;
+  http::Response r = co_await presigned(*impl->s3, std::move(spec), what);
+  const auto changed = [&](std::uint64_t now) {
+    return ProtocolError(what, "the file changed while it was staged: it had " +
+                                   std::to_string(total) + " bytes, the staged copy has " +
+                                   std::to_string(now));
+  };
+  if (r.status == 416) {
+    std::optional<http::ContentRange> cr;
+    if (auto v = r.header("content-range")) cr = http::parse_content_range(*v);
+    throw changed(cr && cr->total ? *cr->total : 0);
+  }
+  if (!http::is_success(r.status)) throw_s3(r, what, "staged download");
+  if (r.status == 200) {
+    // A server that ignores Range sends the whole object.
+    if (r.body.size() != total) throw changed(r.body.size());
+    co_return first == 0 && length == total ? std::move(r.body) : r.body.substr(first, length);
+  }
+  if (r.status != 206) throw ProtocolError(what, "unexpected status " + std::to_string(r.status));
+  std::optional<http::ContentRange> cr;
+  if (auto v = r.header("content-range")) cr = http::parse_content_range(*v);
+  if (!cr || !cr->first) throw ProtocolError(what, "the staging area sent no valid Content-Range");
+  if (cr->total && *cr->total != total) throw changed(*cr->total);
+  if (*cr->first != first || *cr->last + 1 < first + length) {
+    throw ProtocolError(what, "the staging area answered another byte range");
+  }
+  if (r.body.size() < length) {
+    throw NetworkError(what, "the staging area sent " + std::to_string(r.body.size()) + " of " +
+                                 std::to_string(length) + " bytes");
+  }
+  r.body.resize(length);
+  co_return std::move(r.body);
+}
+
+std::string range_what(const std::string& what, std::size_t i, std::size_t n) {
+  return what + " (range " + std::to_string(i + 1) + " of " + std::to_string(n) + ")";
+}
+
+Task<void> fetch_to_file(Client::Impl* impl, uv_loop_t* loop, std::string url, uv_file fd,
+                         std::uint64_t first, std::uint64_t length, std::uint64_t total,
+                         std::string target, Callback* progress, std::string what) {
+  Bytes data = co_await get_range(impl, std::move(url), first, length, total, std::move(what));
+  co_await uvfs::write_all(loop, fd, data.data(), data.size(), static_cast<std::int64_t>(first),
+                           1 << 20, target);
+  if (progress) progress->relative_update(data.size());
+}
+
+/// The staged object into `out`, in parallel ranges of kDownloadChunk bytes. A dropped
+/// connection costs one range: the HTTP layer retries it (GETs are idempotent).
 Task<void> fetch_ranges(Client::Impl* impl, uv_loop_t* loop, std::string url, uv_file out,
                         std::uint64_t size, std::string target, Callback* progress,
                         std::string what) {
   const std::size_t chunks = static_cast<std::size_t>((size + kDownloadChunk - 1) / kDownloadChunk);
   auto fetch_chunk = [&](std::size_t i) -> Task<void> {
-    return [](Client::Impl* im, uv_loop_t* lp, std::string u, uv_file fd, std::uint64_t first,
-              std::uint64_t length, std::string t, Callback* cb,
-              std::string part_what) -> Task<void> {
-      http::RequestSpec spec;
-      spec.url = std::move(u);
-      spec.headers.emplace_back(
-          "Range", "bytes=" + std::to_string(first) + "-" + std::to_string(first + length - 1));
-      spec.max_bytes = length + 1;
-      http::Response r = co_await presigned(*im->s3, std::move(spec), part_what);
-      if (r.status != 206 && !(r.status == 200 && first == 0)) {
-        if (!http::is_success(r.status)) throw_s3(r, part_what, "staged download");
-        throw ProtocolError(part_what, "the staging area ignored the byte range");
-      }
-      if (r.body.size() < length) {
-        throw NetworkError(part_what, "the staging area sent " + std::to_string(r.body.size()) +
-                                          " of " + std::to_string(length) + " bytes");
-      }
-      co_await uvfs::write_all(lp, fd, r.body.data(), length, static_cast<std::int64_t>(first),
-                               1 << 20, t);
-      if (cb) cb->relative_update(length);
-    }(impl, loop, url, out, i * kDownloadChunk, std::min(kDownloadChunk, size - i * kDownloadChunk),
-                                     target, progress,
-                                     what + " (range " + std::to_string(i + 1) + " of " +
-                                         std::to_string(chunks) + ")");
+    const std::uint64_t first = i * kDownloadChunk;
+    return fetch_to_file(impl, loop, url, out, first, std::min(kDownloadChunk, size - first), size,
+                         target, progress, range_what(what, i, chunks));
   };
   GatherOptions gopts;
   gopts.batch_size = static_cast<int>(impl->opts.s3_connections);
   gopts.policy = GatherPolicy::kCancelOnFirstError;
   auto ignore = [](std::size_t, Outcome<void>&&) {};  // failures rethrown by the policy
   co_await gather_each<void>(chunks, fetch_chunk, ignore, gopts);
+}
+
+Task<void> fetch_into(Client::Impl* impl, std::string url, char* dst, std::uint64_t first,
+                      std::uint64_t length, std::uint64_t total, std::string what) {
+  Bytes data = co_await get_range(impl, std::move(url), first, length, total, std::move(what));
+  std::memcpy(dst, data.data(), data.size());
 }
 
 }  // namespace
@@ -375,10 +420,47 @@ void Transfer::finish(std::string local_path, Callback* progress) {
   client_->run(_finish(std::move(local_path), progress));
 }
 
+Task<void> Transfer::_wait() {
+  if (waited_) co_return;
+  const char* op = direction_ == Direction::kUpload ? "upload" : "download";
+  co_await wait_transfer_job(client_, system_, job_, display(system_, remote_path_), op);
+  waited_ = true;
+}
+
+void Transfer::wait() { client_->run(_wait()); }
+
+Bytes Transfer::read(std::uint64_t start, std::uint64_t end) {
+  return client_->run(_read(start, end));
+}
+
+Task<Bytes> Transfer::_read(std::uint64_t start, std::uint64_t end) {
+  const std::string what = display(system_, remote_path_);
+  if (direction_ != Direction::kDownload) throw InvalidArgument(what, "read() needs a download");
+  const std::uint64_t size = size_.value_or(0);
+  end = std::min(end, size);
+  if (start >= end) co_return Bytes{};
+  co_await _wait();
+  Bytes out;
+  out.resize(end - start);
+  const std::size_t chunks =
+      static_cast<std::size_t>((end - start + kDownloadChunk - 1) / kDownloadChunk);
+  Client::Impl* impl = client_->impl_.get();
+  auto fetch_chunk = [&](std::size_t i) -> Task<void> {
+    const std::uint64_t first = start + i * kDownloadChunk;
+    return fetch_into(impl, download_url_, out.data() + i * kDownloadChunk, first,
+                      std::min(kDownloadChunk, end - first), size, range_what(what, i, chunks));
+  };
+  GatherOptions gopts;
+  gopts.batch_size = static_cast<int>(impl->opts.s3_connections);
+  gopts.policy = GatherPolicy::kCancelOnFirstError;
+  auto ignore = [](std::size_t, Outcome<void>&&) {};
+  co_await gather_each<void>(chunks, fetch_chunk, ignore, gopts);
+  co_return out;
+}
+
 Task<void> Transfer::_finish(std::string local_path, Callback* progress) {
   const std::string what = display(system_, remote_path_);
-  const char* op = direction_ == Direction::kUpload ? "upload" : "download";
-  co_await wait_transfer_job(client_, system_, job_, what, op);
+  co_await _wait();
   if (direction_ == Direction::kUpload) co_return;
   if (local_path.empty()) throw InvalidArgument(what, "finish of a download needs a local path");
   local_path = strip_file_scheme(std::move(local_path));

@@ -24,7 +24,7 @@
 #include "asyncfs/errors.hpp"
 #include "asyncfs/path.hpp"
 #include "backends/http/html_links.hpp"
-#include "backends/http/ranges.hpp"
+#include "core/http/ranges.hpp"
 #include "core/fs/file_writer.hpp"
 #include "core/fs/temp_file.hpp"
 #include "core/fs/uv_fs.hpp"

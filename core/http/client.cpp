@@ -112,6 +112,7 @@ std::optional<milliseconds> Attempts::wait_after(const Response* resp,
   }
   const long status = resp->status;
   if (!retryable_status(status)) return {};
+  if (spec_.final_answer && spec_.final_answer(*resp)) return {};
   // 429 and 503 say the request was not acted upon: safe to repeat whatever the method.
   const bool refused = status == 429 || status == 503;
   if (!idempotent_ && !refused) return {};

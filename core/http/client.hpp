@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,10 @@ struct RequestSpec {
   std::optional<std::chrono::milliseconds> deadline;
   /// false: no Authorization header (presigned URLs, token endpoints).
   bool authenticate = true;
+  /// Says whether a response with a retryable status is nevertheless final: an API that
+  /// reports a deterministic failure as 500 (a remote command's exit status) gains nothing
+  /// from a retry. Empty = every retryable status is retried.
+  std::function<bool(const Response&)> final_answer;
 };
 
 struct ClientOptions {

@@ -159,10 +159,13 @@ class CachedFile : public AsyncFile {
 /// \param[in] size the file size
 /// \param[in] block_size the cache's block / read-ahead size
 /// \param[in] cache_type a name of cache_types(); "" means kDefaultCacheType
+/// \param[in] fetcher reads ranges instead of `fs->_cat_file` (a backend whose file objects
+///            know more than a path: a staged copy, a whole small file fetched once)
 /// \return an open file in mode "rb" positioned at 0
 /// \throws InvalidArgument when `size` is unknown or the cache type / block size is invalid
 std::unique_ptr<CachedFile> make_cached_file(std::shared_ptr<AsyncFileSystem> fs, std::string path,
                                              std::optional<std::uint64_t> size,
-                                             std::size_t block_size, std::string cache_type);
+                                             std::size_t block_size, std::string cache_type,
+                                             Fetcher fetcher = {});
 
 }  // namespace asyncfs

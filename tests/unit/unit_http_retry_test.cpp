@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "asyncfs/errors.hpp"
-#include "backends/http/ranges.hpp"
+#include "core/http/ranges.hpp"
 #include "core/http/retry.hpp"
 
 namespace asyncfs::http {

@@ -264,6 +264,19 @@ class Transfer {
   /// ranges); an upload is complete once this returns.
   Task<void> _finish(std::string local_path = {}, Callback* progress = nullptr);
   void finish(std::string local_path = {}, Callback* progress = nullptr);
+  /// Waits for the job and checks its log, once (later calls return at once): throws with
+  /// the job's error log when it failed.
+  Task<void> _wait();
+  void wait();
+  /// \brief Bytes [start, end) of a staged download's object (waits for the job first), in
+  /// parallel ranged GETs. Random access into a large remote file without fetching it all.
+  /// \throws ProtocolError when the staged copy's size differs from the file's size when the
+  ///         download started (the file changed meanwhile); PermissionDenied once the
+  ///         presigned URL has expired.
+  Task<Bytes> _read(std::uint64_t start, std::uint64_t end);
+  Bytes read(std::uint64_t start, std::uint64_t end);
+  /// The remote file's size when the transfer started (downloads), or the local one (uploads).
+  std::optional<std::uint64_t> size() const noexcept { return size_; }
 
  private:
   friend class Client;
@@ -274,6 +287,7 @@ class Transfer {
   TransferJob job_;
   std::string download_url_;
   std::optional<std::uint64_t> size_;
+  bool waited_ = false;
 };
 
 /// Request counters (tests, benchmarks).

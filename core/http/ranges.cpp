@@ -1,6 +1,6 @@
 // Byte-range planning and validation (see ranges.hpp).
 
-#include "backends/http/ranges.hpp"
+#include "core/http/ranges.hpp"
 
 #include <algorithm>
 
