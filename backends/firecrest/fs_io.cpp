@@ -213,17 +213,20 @@ Task<void> FirecrestFileSystem::_get_file(std::string rpath, std::string lpath,
   // Small files: one request, then straight into place.
   bool large = false;
   bool dir = false;
+  Bytes data;
   try {
-    Bytes data = co_await client_->_download_bytes(rp.system, rp.path);
+    data = co_await client_->_download_bytes(rp.system, rp.path);
+  } catch (const TooLarge&) {
+    large = true;
+  } catch (const IsADirectory&) {
+    dir = true;
+  }
+  if (!large && !dir) {
     const std::uint64_t n = data.size();
     if (progress) progress->set_size(n);
     co_await uvfs::make_dirs(loop, path::parent(lpath), true);
     co_await write_local(loop, lpath, std::move(data));
     if (progress) progress->relative_update(n);
-  } catch (const TooLarge&) {
-    large = true;
-  } catch (const IsADirectory&) {
-    dir = true;
   }
   if (dir) {
     // fsspec's get_file of a directory makes the local directory.

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <simdjson.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -87,6 +88,10 @@ FirecrestEmulator::FirecrestEmulator(std::vector<std::string> args, int startup_
 
 FirecrestEmulator::~FirecrestEmulator() {
   if (process_) process_->stop(std::chrono::seconds(5));
+}
+
+void FirecrestEmulator::kill() {
+  if (process_ && process_->pid() > 0) ::kill(process_->pid(), SIGKILL);
 }
 
 std::string FirecrestEmulator::url() const { return "http://127.0.0.1:" + std::to_string(port_); }

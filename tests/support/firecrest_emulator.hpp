@@ -58,6 +58,8 @@ class FirecrestEmulator {
   };
   std::vector<LogEntry> log() const;
   void clear_log() const { request("POST", "/_emulator/log/clear"); }
+  /// SIGKILLs the emulator (a server dying mid-transfer); later requests fail to connect.
+  void kill();
   /// The emulator's stderr, for failure messages.
   std::string server_log() const;
 
