@@ -1,11 +1,16 @@
 // get, put, cp, mv: sources followed by one destination, mapped onto one filesystem call so
-// the library's destination rules (fsspec's copying semantics) apply unchanged.
+// the library's destination rules (fsspec's copying semantics) apply unchanged. cp and mv
+// between two filesystems become get and/or put (copy_across).
 
 #include <fmt/format.h>
+#include <stdlib.h>
 
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
+#include "asyncfs/errors.hpp"
 #include "asyncfs/filesystem.hpp"
 #include "asyncfs/path.hpp"
 #include "commands.hpp"
@@ -120,6 +125,42 @@ int run_put(const TransferArgs& args, const GlobalArgs& global) {
 
 namespace {
 
+/// \brief cp between two filesystems. With a local side it is get or put (streamed to or from
+/// the local file, never whole in memory). Between two remote filesystems each source is got
+/// into a temporary local directory under its own name and put from there, so the library's
+/// destination rules apply as for put; memory stays bounded, disk holds one copy meanwhile.
+void copy_across(AsyncFileSystem& src, const std::vector<std::string>& paths, AsyncFileSystem& dst,
+                 const std::string& dpath, const TransferOptions& opts) {
+  if (is_local(dst)) {
+    src.get(as_paths(paths), Paths(dpath), opts);
+    return;
+  }
+  if (is_local(src)) {
+    dst.put(as_paths(paths), Paths(dpath), opts);
+    return;
+  }
+  std::error_code ec;
+  std::string tmpl = (std::filesystem::temp_directory_path(ec) / "asyncfs-cp-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    throw IoError(tmpl, "cannot make a temporary directory for the copy");
+  }
+  const std::string tmp = tmpl;
+  try {
+    std::vector<std::string> staged;
+    for (const auto& p : paths) {
+      std::string base(path::basename(path::strip_trailing_slash(p)));
+      if (base.empty()) base = "root";
+      staged.push_back(tmp + "/" + base);
+      src.get(Paths(p), Paths(staged.back()), opts);
+    }
+    dst.put(as_paths(staged), Paths(dpath), opts);
+  } catch (...) {
+    std::filesystem::remove_all(tmp, ec);
+    throw;
+  }
+  std::filesystem::remove_all(tmp, ec);
+}
+
 int copy_or_move(const TransferArgs& args, const GlobalArgs& global, bool move) {
   const char* command = move ? "mv" : "cp";
   auto [sources, dest] = split_destination(args.paths, command);
@@ -131,8 +172,20 @@ int copy_or_move(const TransferArgs& args, const GlobalArgs& global, bool move) 
   }
   named.push_back(resolve(dest, /*keep_trailing_slash=*/true));
   const std::string dpath = named.back().path;
-  const auto fs =
-      one_filesystem(named, command, "; use get or put to move data to or from local files");
+  std::vector<Target> src_targets(named.begin(), named.end() - 1);
+  const auto src_fs = one_filesystem(src_targets, command, "; run one command per filesystem");
+  const auto dst_fs = named.back().fs;
+  if (src_fs->protocol() != dst_fs->protocol()) {
+    return run_transfer(command, global, named, args, [&](const TransferOptions& opts) {
+      copy_across(*src_fs, paths, *dst_fs, dpath, opts);
+      if (move) {
+        RmOptions ro;
+        ro.recursive = opts.recursive;
+        src_fs->rm(as_paths(paths), ro);
+      }
+    });
+  }
+  const auto fs = src_fs;
   return run_transfer(command, global, named, args, [&](const TransferOptions& opts) {
     if (move) {
       fs->mv(as_paths(paths), Paths(dpath), opts);

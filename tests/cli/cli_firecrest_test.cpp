@@ -4,11 +4,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 
 #include "run_cli.hpp"
 #include "support/firecrest_emulator.hpp"
+#include "support/nginx_server.hpp"
 #include "support/temp_dir.hpp"
 
 namespace asyncfs::testing {
@@ -119,6 +122,62 @@ TEST(CliFirecrest, ConfigurationErrorsNameTheVariableAndHideSecrets) {
   paced.env = env_of(emu);
   paced.env["ASYNCFS_FIRECREST_TIME_BETWEEN_CALLS"] = R"({"status": 0.05})";
   EXPECT_EQ(run_cli(paced).exit_code, 0);
+}
+
+CliResult cli(const FirecrestEmulator& emu, std::vector<std::string> args) {
+  CliRun run;
+  run.args = std::move(args);
+  run.env = env_of(emu);
+  return run_cli(run);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(CliFirecrest, EveryFileCommandWorksOnFirecrestUrls) {
+  FirecrestEmulator emu({"--job-delay", "0.1", "--max-ops-file-size", "1048576"});
+  TempDir dir;
+  const std::string base = "firecrest://daint/home/fireuser";
+  std::string big(3 << 20, 'b');
+  for (std::size_t i = 0; i < big.size(); i += 4099) big[i] = static_cast<char>('a' + i % 26);
+  write_local_file(dir / "big.bin", big);
+  write_local_file(dir / "tree/a.txt", "A");
+  write_local_file(dir / "tree/sub/b.txt", "B");
+
+  auto put = cli(emu, {"put", "-r", dir / "tree", base + "/tree"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  auto ls = cli(emu, {"ls", base + "/tree"});
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_THAT(ls.out, HasSubstr(base + "/tree/a.txt"));
+  auto cat = cli(emu, {"cat", base + "/tree/sub/b.txt"});
+  EXPECT_EQ(cat.out, "B");
+  auto find = cli(emu, {"find", base + "/tree"});
+  EXPECT_THAT(lines_of(find.out), SizeIs(2));
+  // cp between firecrest:// and file:// streams through get/put (staged: 3 MiB > the limit).
+  auto up = cli(emu, {"cp", dir / "big.bin", base + "/big.bin"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  auto down = cli(emu, {"cp", base + "/big.bin", dir / "back.bin"});
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_TRUE(read_file(dir / "back.bin") == big);
+  // http:// to firecrest://: neither side local.
+  NginxServer& nginx = NginxServer::shared();
+  nginx.write("cli-fc/h.txt", "from http");
+  auto across = cli(emu, {"cp", nginx.url("cli-fc/h.txt"), base + "/h.txt"});
+  ASSERT_EQ(across.exit_code, 0) << across.err;
+  EXPECT_EQ(cli(emu, {"cat", base + "/h.txt"}).out, "from http");
+  auto mv = cli(emu, {"mv", base + "/h.txt", base + "/h2.txt"});
+  EXPECT_EQ(mv.exit_code, 0) << mv.err;
+  auto rm = cli(emu, {"rm", "-r", base + "/tree"});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_NE(cli(emu, {"info", base + "/tree"}).exit_code, 0);
+  // Bad input: one line naming the URL, no secret.
+  auto bad = cli(emu, {"cat", "firecrest:///home/fireuser/x"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(lines_of(bad.err), SizeIs(1));
+  EXPECT_THAT(bad.err, HasSubstr("firecrest:///home/fireuser/x"));
+  EXPECT_THAT(bad.err + ls.err + put.err, Not(HasSubstr(FirecrestEmulator::kClientSecret)));
 }
 
 }  // namespace
