@@ -232,10 +232,12 @@ Task<http::Response> Client::Impl::send(Call c) {
     spec.body = std::move(*c.body);
     spec.headers.emplace_back("Content-Type", c.content_type);
   }
-  // FirecREST reports a failed remote command (exit status, command timeout) as 500 or 408
-  // with its JSON error body: the same command fails the same way again.
+  // FirecREST reports a failed remote command ("Remote process failed with exit status:N",
+  // 124 for its command timeout) as 500 or 408: the same command fails the same way again.
+  // Other 500s (the server's own trouble) are retried as usual.
   spec.final_answer = [](const http::Response& resp) {
-    return (resp.status == 500 || resp.status == 408) && !model::error_message(resp.body).empty();
+    return (resp.status == 500 || resp.status == 408) &&
+           contains_ci(model::error_message(resp.body), "exit status");
   };
   http::Response r = co_await api->send(std::move(spec));
   if (server_version.empty()) {
