@@ -24,7 +24,9 @@ build fuzz_firecrest_models tests/fuzz/fuzz_firecrest_models.cpp backends/firecr
 build fuzz_retry_after tests/fuzz/fuzz_retry_after.cpp core/http/retry.cpp core/errors.cpp \
   -- -lfmt -luv
 build fuzz_h1_response tests/fuzz/fuzz_h1_response.cpp core/http/h1/response_parser.cpp
-for t in fuzz_firecrest_models fuzz_retry_after fuzz_h1_response; do
+build fuzz_ranges tests/fuzz/fuzz_ranges.cpp core/http/ranges.cpp core/slice.cpp core/errors.cpp \
+  -- -lfmt -luv
+for t in fuzz_firecrest_models fuzz_retry_after fuzz_h1_response fuzz_ranges; do
   mkdir -p "$out/corpus/$t"
   echo "--- $t (${seconds}s)"
   "$out/$t" -max_total_time="$seconds" -max_len=4096 -timeout=5 -rss_limit_mb=1024 \
