@@ -423,6 +423,65 @@ Task<void> FirecrestFileSystem::_mv_file(std::string path1, std::string path2) {
   co_await client_->_rm(a.system, a.path);
 }
 
+Task<bool> FirecrestFileSystem::tree_in_one_job(Paths from, Paths to, TransferOptions opts,
+                                                bool move) {
+  // fsspec's copy(dir, dst, recursive=True) makes dst a copy of dir when dst does not exist,
+  // and dst/basename(dir) when dst is a directory: exactly what `cp -R dir dst` and
+  // `mv dir dst` do. A trailing "/" (the contents of dir), globs, lists and maxdepth differ.
+  (void)window(opts.batch_size, /*nofiles=*/true);  // a bad window is refused either way
+  if (!opts.recursive || opts.maxdepth || from.is_list || to.is_list) co_return false;
+  if (from.items.size() != 1 || to.items.size() != 1) co_return false;
+  const std::string& raw_src = from.items[0];
+  const std::string& raw_dst = to.items[0];
+  if (raw_src.ends_with('/') || path::has_magic(raw_src)) co_return false;
+  RemotePath a = split_remote(strip_protocol(raw_src));
+  RemotePath b = split_remote(strip_protocol(raw_dst));
+  if (a.system != b.system || a.path == "/" || b.path == a.path ||
+      b.path.starts_with(a.path + "/")) {
+    co_return false;
+  }
+  StatResult src{};
+  try {
+    src = co_await client_->_stat(a.system, a.path, false);
+  } catch (const NotFound&) {
+    co_return false;  // the general way reports it
+  }
+  if (!S_ISDIR(src.mode)) co_return false;
+  bool dst_missing = false;
+  StatResult dst{};
+  try {
+    dst = co_await client_->_stat(b.system, b.path, true);
+  } catch (const NotFound&) {
+    dst_missing = true;
+  }
+  if (!dst_missing && !S_ISDIR(dst.mode)) co_return false;
+  if (dst_missing && raw_dst.ends_with('/')) co_return false;
+  if (dst_missing) {
+    // The parent must exist for cp/mv; fsspec makes it.
+    co_await client_->_mkdir(b.system, path::parent(b.path), /*parent=*/true);
+  }
+  if (opts.progress) opts.progress->set_size(1);
+  if (move) {
+    co_await client_->_mv(a.system, a.path, b.path);
+  } else {
+    co_await client_->_cp(a.system, a.path, b.path);
+  }
+  if (opts.progress) opts.progress->relative_update(1);
+  co_return true;
+}
+
+Task<void> FirecrestFileSystem::_copy(Paths path1, Paths path2, TransferOptions opts) {
+  bool done = co_await tree_in_one_job(path1, path2, opts, /*move=*/false);
+  if (done) co_return;
+  co_await AsyncFileSystem::_copy(std::move(path1), std::move(path2), std::move(opts));
+}
+
+Task<void> FirecrestFileSystem::_mv(Paths path1, Paths path2, TransferOptions opts) {
+  bool done = co_await tree_in_one_job(path1, path2, opts, /*move=*/true);
+  if (done) co_return;
+  co_await AsyncFileSystem::_mv(std::move(path1), std::move(path2), std::move(opts));
+}
+
 Task<double> FirecrestFileSystem::_modified(std::string path) {
   FileInfo i = co_await _info(std::move(path));
   co_return i.mtime.value_or(0);

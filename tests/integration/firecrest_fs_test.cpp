@@ -317,6 +317,21 @@ TEST_F(FirecrestFsTest, BackendOperations) {
   EXPECT_EQ(fs_->cat_file("eiger/home/fireuser/c.txt"), "hello");
   EXPECT_GT(fs_->modified(remote("ops/c.txt")), 1.6e9);
   EXPECT_FALSE(fs_->file_type(remote("ops")).empty());
+  // A tree is copied and moved by one job each, with fsspec's destination rules.
+  fs_->pipe_file(remote("tree/x/1.txt"), "1");
+  fs_->pipe_file(remote("tree/x/2.txt"), "2");
+  emu_.clear_log();
+  TransferOptions rec;
+  rec.recursive = true;
+  fs_->copy(remote("tree"), remote("tree2"), rec);  // tree2 does not exist: a copy of tree
+  fs_->copy(remote("tree"), remote("tree2"), rec);  // now it does: tree2/tree
+  fs_->mv(remote("tree2"), remote("moved/deeper"), rec);
+  EXPECT_EQ(fs_->cat_file(remote("moved/deeper/x/2.txt")), "2");
+  EXPECT_EQ(fs_->cat_file(remote("moved/deeper/tree/x/1.txt")), "1");
+  EXPECT_FALSE(fs_->exists(remote("tree2")));
+  const auto log = emu_.log();
+  EXPECT_EQ(count(log, "POST", "/filesystem/daint/transfer/cp"), 2u);
+  EXPECT_EQ(count(log, "POST", "/filesystem/daint/transfer/mv"), 1u);
   // The server's rm is recursive: a non-recursive removal of a directory is refused here.
   EXPECT_KIND(kIsADirectory, fs_->rm_file(remote("ops")));
   EXPECT_KIND(kDirectoryNotEmpty, fs_->rmdir(remote("ops")));

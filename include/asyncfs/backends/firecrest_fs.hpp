@@ -80,6 +80,11 @@ class FirecrestFileSystem final : public AsyncFileSystem {
   /// One recursive listing (ops/ls -R); falls back to a walk when the server refuses it as too
   /// large or too slow.
   Task<std::map<std::string, FileInfo>> _find(std::string path, FindOptions opts) override;
+  /// A recursive copy of one directory within a system is one `cp -R` job; anything else
+  /// follows the base (one job per file).
+  Task<void> _copy(Paths path1, Paths path2, TransferOptions opts) override;
+  /// A recursive move of one directory within a system is one `mv` job.
+  Task<void> _mv(Paths path1, Paths path2, TransferOptions opts) override;
   Task<std::unique_ptr<AsyncFile>> _open(std::string path, std::string mode,
                                          OpenOptions opts) override;
 
@@ -130,6 +135,9 @@ class FirecrestFileSystem final : public AsyncFileSystem {
                           std::uint64_t last);
   Task<void> verify(std::string system, std::string path, std::string local_path);
   Task<void> copy_between_systems(std::string from, std::string to);
+  /// The one-job form of a recursive copy or move, when it gives fsspec's result; false when
+  /// the call must go the general way.
+  Task<bool> tree_in_one_job(Paths from, Paths to, TransferOptions opts, bool move);
 
   FirecrestFsOptions options_;
   std::shared_ptr<Client> client_;
