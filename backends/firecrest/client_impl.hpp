@@ -3,6 +3,7 @@
 // jobs.cpp (compute) and transfers.cpp (uploads, downloads, staged transfers).
 
 #include <simdjson.h>
+#include <uv.h>
 
 #include <chrono>
 #include <map>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "asyncfs/backends/firecrest.hpp"
+#include "asyncfs/errors.hpp"
 #include "backends/firecrest/models.hpp"
 #include "core/http/client.hpp"
 
@@ -101,6 +103,26 @@ Task<void> wait_transfer_job(std::shared_ptr<Client> client, std::string system,
 /// of keeping each record's JSON.
 Task<std::map<std::string, Job>> poll_jobs(Client::Impl* impl, std::string system,
                                            std::vector<std::string> job_ids, bool keep_json);
+
+// --- staging area (transfers.cpp, range_download.cpp) ---------------------------------------
+
+/// Rethrows `e` (the failure of a request to a presigned URL) naming `what`, with the URL
+/// removed from its message and cause: a presigned URL is a secret.
+[[noreturn]] void rethrow_without_url(const Error& e, const std::string& url,
+                                      const std::string& what);
+/// The typed error of an unsuccessful answer of the staging area (its S3 error code kept).
+[[noreturn]] void throw_s3(const http::Response& r, const std::string& what, std::string_view op);
+/// "`what` (range i+1 of n)": names one range of a staged transfer in errors.
+std::string range_what(const std::string& what, std::size_t i, std::size_t n);
+/// A staged copy whose size is not the file's: the file changed between stat and staging.
+ProtocolError staged_copy_changed(const std::string& what, std::uint64_t expected,
+                                  std::uint64_t now);
+/// \brief The staged object of `size` bytes into `fd` (a new temporary file): parallel ranged
+/// GETs, each streamed to its offsets through a shared write lane, so memory holds buffers,
+/// not bodies. A dropped connection resumes its range where the file stops.
+Task<void> download_ranges(Client::Impl* impl, uv_loop_t* loop, std::string url, uv_file fd,
+                           std::uint64_t size, std::string target, Callback* progress,
+                           std::string what);
 
 /// The scheduler states that end a job.
 bool terminal_state(std::string_view state);

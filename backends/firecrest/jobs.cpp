@@ -185,33 +185,55 @@ Task<std::vector<Job>> Client::_poll_active(std::string system, std::vector<std:
   co_return active;
 }
 
-Task<Job> Client::_wait(std::string system, std::string job_id,
-                        std::optional<std::chrono::milliseconds> timeout) {
+namespace {
+
+/// How a wait polls: the first interval, its growth per poll, the cap.
+struct PollSchedule {
+  milliseconds first;
+  double growth;
+  milliseconds cap;
+};
+
+/// Polls the job until it ends (or `timeout` passes: then it is cancelled and Timeout thrown).
+Task<Job> poll_until_done(std::shared_ptr<Client> client, std::string system, std::string job_id,
+                          std::optional<milliseconds> timeout, PollSchedule schedule) {
   check_job_id(system, job_id);
   const auto start = Clock::now();
-  milliseconds interval = impl_->opts.poll_interval;
+  const milliseconds grace = client->options().job_not_found_grace;
+  milliseconds interval = schedule.first;
   for (;;) {
     std::optional<Job> job;
     bool missing = false;
     try {
-      job = co_await _job_info(system, job_id);
+      job = co_await client->_job_info(system, job_id);
     } catch (const NotFound&) {
       // A fresh job may be unknown to the scheduler for a few seconds.
-      if (Clock::now() - start >= impl_->opts.job_not_found_grace) throw;
+      if (Clock::now() - start >= grace) throw;
       missing = true;
     }
     if (!missing && !job->active()) co_return std::move(*job);
     if (timeout && Clock::now() + interval - start >= *timeout) {
       try {
-        co_await _cancel_job(system, job_id);
+        co_await client->_cancel_job(system, job_id);
       } catch (const Error&) {
         // Cancelling is a courtesy; the timeout is what the caller must hear about.
       }
       throw Timeout(job_what(system, job_id), "job still active after the wait's timeout");
     }
-    co_await sleep_for(io(), interval);
-    interval = next_interval(interval, impl_->opts.poll_max_interval);
+    co_await sleep_for(client->io(), interval);
+    const auto grown = milliseconds(static_cast<milliseconds::rep>(
+        static_cast<double>(interval.count()) * schedule.growth + 1));
+    interval = std::min(schedule.cap, grown);
   }
+}
+
+}  // namespace
+
+Task<Job> Client::_wait(std::string system, std::string job_id,
+                        std::optional<std::chrono::milliseconds> timeout) {
+  const FirecrestOptions& o = impl_->opts;
+  return poll_until_done(shared_from_this(), std::move(system), std::move(job_id), timeout,
+                         PollSchedule{o.poll_interval, 2.0, o.poll_max_interval});
 }
 
 Task<std::vector<Job>> Client::_wait_all(std::string system, std::vector<std::string> job_ids,
@@ -254,7 +276,12 @@ Task<std::vector<Job>> Client::_wait_all(std::string system, std::vector<std::st
 
 Task<void> wait_transfer_job(std::shared_ptr<Client> client, std::string system, TransferJob job,
                              std::string what, std::string op) {
-  Job final = co_await client->_wait(system, job.job_id);
+  // The caller waits on this job (a transfer: usually seconds): poll soon and often at first,
+  // so a job that ends quickly is seen quickly, then back off as for any job.
+  const FirecrestOptions& o = client->options();
+  const PollSchedule schedule{std::min(o.poll_interval, milliseconds(50)), 1.5,
+                              o.poll_max_interval};
+  Job final = co_await poll_until_done(client, system, job.job_id, std::nullopt, schedule);
   std::string log;
   bool ran = true;
   try {

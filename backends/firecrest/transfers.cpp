@@ -65,27 +65,7 @@ Task<http::Response> presigned(http::Client& s3, http::RequestSpec spec, std::st
   } catch (const Error& e) {
     failed = e;
   }
-  auto scrub = [&url](std::string s) {
-    for (std::size_t at; (at = s.find(url)) != std::string::npos;)
-      s.replace(at, url.size(), "<presigned URL>");
-    const std::string head = url.substr(0, url.find('?'));
-    for (std::size_t at; (at = s.find(head)) != std::string::npos;)
-      s.replace(at, head.size(), "<staging area>");
-    return s;
-  };
-  throw_error(failed->kind(), what, scrub(failed->message()),
-              ErrorDetails{failed->http_status(), scrub(failed->cause())});
-}
-
-[[noreturn]] void throw_s3(const http::Response& r, const std::string& what, std::string_view op) {
-  // S3 answers with an XML <Error><Code>..</Code><Message>..</Message>: keep its code only
-  // (the message may quote the request).
-  std::string code;
-  const auto a = r.body.find("<Code>");
-  const auto b = r.body.find("</Code>");
-  if (a != std::string::npos && b != std::string::npos && b > a)
-    code = r.body.substr(a + 6, b - a - 6);
-  http::throw_status(r.status, what, op, code.empty() ? "staging area error" : "S3 " + code);
+  rethrow_without_url(*failed, url, what);
 }
 
 std::string multipart_body(const std::string& boundary, const std::string& filename,
@@ -139,11 +119,7 @@ Task<Bytes> get_range(Client::Impl* impl, std::string url, std::uint64_t first,
       "Range", "bytes=" + std::to_string(first) + "-" + std::to_string(first + length - 1));
   spec.max_bytes = std::max<std::uint64_t>(length, total) + 1;
   http::Response r = co_await presigned(*impl->s3, std::move(spec), what);
-  const auto changed = [&](std::uint64_t now) {
-    return ProtocolError(what, "the file changed while it was staged: it had " +
-                                   std::to_string(total) + " bytes, the staged copy has " +
-                                   std::to_string(now));
-  };
+  const auto changed = [&](std::uint64_t now) { return staged_copy_changed(what, total, now); };
   if (r.status == 416) {
     std::optional<http::ContentRange> cr;
     if (auto v = r.header("content-range")) cr = http::parse_content_range(*v);
@@ -171,37 +147,6 @@ Task<Bytes> get_range(Client::Impl* impl, std::string url, std::uint64_t first,
   co_return std::move(r.body);
 }
 
-std::string range_what(const std::string& what, std::size_t i, std::size_t n) {
-  return what + " (range " + std::to_string(i + 1) + " of " + std::to_string(n) + ")";
-}
-
-Task<void> fetch_to_file(Client::Impl* impl, uv_loop_t* loop, std::string url, uv_file fd,
-                         std::uint64_t first, std::uint64_t length, std::uint64_t total,
-                         std::string target, Callback* progress, std::string what) {
-  Bytes data = co_await get_range(impl, std::move(url), first, length, total, std::move(what));
-  co_await uvfs::write_all(loop, fd, data.data(), data.size(), static_cast<std::int64_t>(first),
-                           1 << 20, target);
-  if (progress) progress->relative_update(data.size());
-}
-
-/// The staged object into `out`, in parallel ranges of kDownloadChunk bytes. A dropped
-/// connection costs one range: the HTTP layer retries it (GETs are idempotent).
-Task<void> fetch_ranges(Client::Impl* impl, uv_loop_t* loop, std::string url, uv_file out,
-                        std::uint64_t size, std::string target, Callback* progress,
-                        std::string what) {
-  const std::size_t chunks = static_cast<std::size_t>((size + kDownloadChunk - 1) / kDownloadChunk);
-  auto fetch_chunk = [&](std::size_t i) -> Task<void> {
-    const std::uint64_t first = i * kDownloadChunk;
-    return fetch_to_file(impl, loop, url, out, first, std::min(kDownloadChunk, size - first), size,
-                         target, progress, range_what(what, i, chunks));
-  };
-  GatherOptions gopts;
-  gopts.batch_size = static_cast<int>(impl->opts.s3_connections);
-  gopts.policy = GatherPolicy::kCancelOnFirstError;
-  auto ignore = [](std::size_t, Outcome<void>&&) {};  // failures rethrown by the policy
-  co_await gather_each<void>(chunks, fetch_chunk, ignore, gopts);
-}
-
 Task<void> fetch_into(Client::Impl* impl, std::string url, char* dst, std::uint64_t first,
                       std::uint64_t length, std::uint64_t total, std::string what) {
   Bytes data = co_await get_range(impl, std::move(url), first, length, total, std::move(what));
@@ -209,6 +154,41 @@ Task<void> fetch_into(Client::Impl* impl, std::string url, char* dst, std::uint6
 }
 
 }  // namespace
+
+[[noreturn]] void rethrow_without_url(const Error& e, const std::string& url,
+                                      const std::string& what) {
+  auto scrub = [&url](std::string s) {
+    for (std::size_t at; (at = s.find(url)) != std::string::npos;)
+      s.replace(at, url.size(), "<presigned URL>");
+    const std::string head = url.substr(0, url.find('?'));
+    for (std::size_t at; (at = s.find(head)) != std::string::npos;)
+      s.replace(at, head.size(), "<staging area>");
+    return s;
+  };
+  throw_error(e.kind(), what, scrub(e.message()), ErrorDetails{e.http_status(), scrub(e.cause())});
+}
+
+[[noreturn]] void throw_s3(const http::Response& r, const std::string& what, std::string_view op) {
+  // S3 answers with an XML <Error><Code>..</Code><Message>..</Message>: keep its code only
+  // (the message may quote the request).
+  std::string code;
+  const auto a = r.body.find("<Code>");
+  const auto b = r.body.find("</Code>");
+  if (a != std::string::npos && b != std::string::npos && b > a)
+    code = r.body.substr(a + 6, b - a - 6);
+  http::throw_status(r.status, what, op, code.empty() ? "staging area error" : "S3 " + code);
+}
+
+std::string range_what(const std::string& what, std::size_t i, std::size_t n) {
+  return what + " (range " + std::to_string(i + 1) + " of " + std::to_string(n) + ")";
+}
+
+ProtocolError staged_copy_changed(const std::string& what, std::uint64_t expected,
+                                  std::uint64_t now) {
+  return ProtocolError(what, "the file changed while it was staged: it had " +
+                                 std::to_string(expected) + " bytes, the staged copy has " +
+                                 std::to_string(now));
+}
 
 // --- direct ----------------------------------------------------------------------------------
 
@@ -470,7 +450,7 @@ Task<void> Transfer::_finish(std::string local_path, Callback* progress) {
   const std::uint64_t size = size_.value_or(0);
   if (progress) progress->set_size(size);
   auto fill = [impl, loop, url = download_url_, size, local_path, progress, what](uv_file fd) {
-    return fetch_ranges(impl, loop, url, fd, size, local_path, progress, what);
+    return download_ranges(impl, loop, url, fd, size, local_path, progress, what);
   };
   co_await uvfs::write_atomically(loop, local_path, std::move(fill));
 }

@@ -90,7 +90,9 @@ std::string json_list(const std::vector<double>& v, int decimals = 6) {
 std::string url(const std::string& abs) { return std::string("firecrest://") + kSystem + abs; }
 
 std::shared_ptr<fc::FirecrestFileSystem> make_fs() {
-  return fc::make_filesystem(fc::FirecrestFsOptions::from(asyncfs::Options{}, nullptr));
+  asyncfs::Options o;
+  if (const char* v = std::getenv("BENCH_S3_CONNECTIONS")) o.set("s3_connections", v);
+  return fc::make_filesystem(fc::FirecrestFsOptions::from(o, nullptr));
 }
 
 /// One timed interval: wall, CPU and the monotonic start/end (for the request log).

@@ -12,8 +12,26 @@ constexpr std::size_t kMaxSpare = 2;
 
 }  // namespace
 
-FileWriter::FileWriter(uv_loop_t* loop, uv_file fd, std::size_t chunk)
-    : loop_(loop), fd_(fd), chunk_(chunk), max_queued_(chunk * 4) {}
+void WriteLane::release() {
+  busy_ = false;
+  // Hand the lane to the first waiting writer that still has something to write.
+  while (!busy_ && !waiting_.empty()) {
+    std::shared_ptr<FileWriter> next = waiting_.front().lock();
+    waiting_.pop_front();
+    if (!next) continue;
+    next->waits_for_lane_ = false;
+    next->kick();
+  }
+}
+
+FileWriter::FileWriter(uv_loop_t* loop, uv_file fd, std::size_t chunk, std::int64_t offset,
+                       std::shared_ptr<WriteLane> lane)
+    : loop_(loop),
+      fd_(fd),
+      chunk_(chunk),
+      max_queued_(chunk * 4),
+      next_offset_(offset),
+      lane_(std::move(lane)) {}
 
 void FileWriter::ensure_current() {
   if (current_) return;
@@ -53,6 +71,10 @@ void FileWriter::finish() {
 
 void FileWriter::abandon() {
   current_size_ = 0;
+  const std::size_t keep = in_flight_ ? 1u : 0u;  // the request owns its buffer
+  std::int64_t first_dropped = next_offset_;
+  if (queue_.size() > keep) first_dropped = queue_[keep].offset;
+  hole_ = std::min(hole_.value_or(first_dropped), first_dropped);
   while (queue_.size() > (in_flight_ ? 1u : 0u)) {
     queued_ -= queue_.back().size - queue_.back().done;
     queue_.pop_back();
@@ -95,7 +117,21 @@ void FileWriter::recycle(Buffer buffer) {
 }
 
 void FileWriter::kick() {
-  if (in_flight_ || error_ || queue_.empty()) return;
+  if (in_flight_ || error_ || queue_.empty()) {
+    wake();  // an abandoned writer handed the lane may have a waiter
+    return;
+  }
+  if (lane_ && !holds_lane_) {
+    if (lane_->busy_) {
+      if (!waits_for_lane_) {
+        waits_for_lane_ = true;
+        lane_->waiting_.push_back(weak_from_this());
+      }
+      return;
+    }
+    lane_->busy_ = true;
+    holds_lane_ = true;
+  }
   Item& front = queue_.front();
   buf_ = uv_buf_init(front.data.get() + front.done, static_cast<unsigned>(front.size - front.done));
   req_.data = this;
@@ -103,6 +139,7 @@ void FileWriter::kick() {
                              front.offset + static_cast<std::int64_t>(front.done), &on_write);
   if (rc < 0) {
     error_ = rc;
+    release_lane();
     wake();
     return;
   }
@@ -128,11 +165,19 @@ void FileWriter::on_write(uv_fs_t* req) {
       w->queue_.pop_front();
     }
   }
+  // Other writers of the lane go first; this one queues again behind them.
+  w->release_lane();
   if (w->error_ || w->queue_.empty()) {
     w->wake();
   } else {
     w->kick();
   }
+}
+
+void FileWriter::release_lane() {
+  if (!holds_lane_) return;
+  holds_lane_ = false;
+  lane_->release();
 }
 
 void FileWriter::wake() {

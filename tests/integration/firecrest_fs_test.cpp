@@ -209,6 +209,23 @@ TEST_F(FirecrestFsTest, APartUploadThatFailsOnceIsRetried) {
   EXPECT_EQ(failed, 1u);
 }
 
+TEST_F(FirecrestFsTest, ADroppedConnectionResumesItsRangeWhereTheFileStops) {
+  // One staged range of 8 MiB, and every answer is reset after at most 3 MiB (the reset may
+  // discard some of those in flight): only resuming from the first byte not yet on disk
+  // completes the range; starting it over never does.
+  const std::string data = random_bytes(8 << 20, 13);
+  write_local(on_disk("cut.bin"), data);
+  emu_.control("/_emulator/faults",
+               R"({"match": "/s3/", "method": "GET", "truncate": 3145728, "count": 1000})");
+  const std::string dst = tmp_.path() + "/cut.bin";
+  fs_->get_file(remote("cut.bin"), dst);
+  EXPECT_TRUE(read_local(dst) == data);
+  const std::size_t gets = count(emu_.log(), "GET", "/s3/");
+  EXPECT_GE(gets, 3u);
+  EXPECT_LT(gets, 100u);  // each attempt kept what it received
+  EXPECT_EQ(entries_of(tmp_.path()).size(), 1u);  // no temporary file left beside it
+}
+
 TEST_F(FirecrestFsTest, AFailedTransferJobIsAnErrorWithItsLog) {
   const std::string src = tmp_.path() + "/up.bin";
   write_local(src, random_bytes(2 << 20, 3));
@@ -229,7 +246,7 @@ TEST_F(FirecrestFsTest, AFailedTransferJobIsAnErrorWithItsLog) {
 
 TEST_F(FirecrestFsTest, ServerKilledMidDownloadLeavesNoFile) {
   write_local(on_disk("slow.bin"), random_bytes(32 << 20, 5));
-  // One connection, and every staged range (4 MiB) takes half a second: the kill lands
+  // One connection, and every staged range (8 MiB) takes half a second: the kill lands
   // mid-transfer, after some ranges were written.
   FirecrestFsOptions o;
   o.client = emu_.options();

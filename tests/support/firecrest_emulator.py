@@ -121,9 +121,11 @@ Test controls (no auth, not logged, not faulted)
   POST /_emulator/log/clear
   POST /_emulator/faults   one rule per call:
          {"match": "/path/prefix", "method": "GET"?, "status": 503?, "retry_after": "1"?,
-          "count": 1, "delay": seconds?, "body": str|obj?, "content_type": str?, "drop": bool?}
+          "count": 1, "delay": seconds?, "body": str|obj?, "content_type": str?, "drop": bool?,
+          "truncate": N?}
            (status -> answer it instead of serving; delay only -> sleep, then serve; drop ->
-            close the connection without answering)
+            close the connection without answering; truncate -> serve, but reset the connection
+            after N bytes of the body: S3 GETs only)
          {"token": "garbage"|"html"|"500", "count": N}   next N token responses broken
          {"expire_tokens": true}                        every token issued so far is expired
          {"job_fail": true, "count": N}                  next N submitted jobs FAIL (exit 1;
@@ -560,14 +562,19 @@ def add_fault(spec):
     delay = spec.get("delay", 0)
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
         raise ValueError("delay must be a non-negative number")
-    if status is None and not delay and not spec.get("drop"):
-        raise ValueError("a fault rule needs a status, a delay or drop")
+    truncate = spec.get("truncate")
+    if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, int)
+                                 or truncate < 0):
+        raise ValueError("truncate must be a non-negative integer")
+    if status is None and not delay and not spec.get("drop") and truncate is None:
+        raise ValueError("a fault rule needs a status, a delay, drop or truncate")
     method = spec.get("method")
     rule = {
         "match": match, "method": method.upper() if isinstance(method, str) else None,
         "status": status, "retry_after": spec.get("retry_after"), "count": count,
         "delay": min(float(delay), MAX_FAULT_DELAY), "body": spec.get("body"),
         "content_type": spec.get("content_type"), "drop": bool(spec.get("drop")),
+        "truncate": truncate,
     }
     with _lock:
         _faults.append(rule)
@@ -2520,6 +2527,7 @@ class Handler(BaseHTTPRequestHandler):
         self.auth_user = None
         self.body_read = False
         self.pending_log = None
+        self.truncate_at = None
         target = self.path
         if target.startswith(("http://", "https://")):  # absolute-form request target
             target = "/" + target.split("/", 3)[3] if target.count("/") >= 3 else "/"
@@ -2576,20 +2584,25 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.send_api_error(ApiError(500, "Emulator internal error: %r" % (exc,)))
 
+    def reset_connection(self):
+        try:
+            # Linger 0 turns close() into an RST: the client sees the connection die.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def apply_fault(self, rule):
         """Returns True when the fault answered (or dropped) the request."""
         if rule["delay"]:
             time.sleep(rule["delay"])
+        if rule["truncate"] is not None:
+            self.truncate_at = rule["truncate"]
         if rule["drop"]:
             self.close_connection = True
             self.record()
-            try:
-                # Linger 0 turns close() into an RST: the client sees the connection die.
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self.reset_connection()
             return True
         if rule["status"] is None:
             return False
@@ -2854,6 +2867,9 @@ class Handler(BaseHTTPRequestHandler):
         with open(obj.path, "rb") as f:
             f.seek(start)
             left = length
+            if self.truncate_at is not None and self.truncate_at < left:
+                left = self.truncate_at
+                self.close_connection = True
             while left > 0:
                 data = f.read(min(left, 256 * 1024))
                 if not data:
@@ -2861,6 +2877,9 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 self.wfile.write(data)
                 left -= len(data)
+            if self.truncate_at is not None and self.close_connection:
+                self.wfile.flush()
+                self.reset_connection()
 
     # ------------------------------------------------------------------ test controls
     def control(self, raw_path, query):
