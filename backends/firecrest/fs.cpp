@@ -80,7 +80,7 @@ std::string join_name(const std::string& dir, std::string_view rel) {
 
 }  // namespace
 
-FileInfo info_of(std::string name, const RemoteFile& f) {
+FileInfo info_of(std::string name, RemoteFile f) {
   FileInfo i;
   i.name = std::move(name);
   i.type = f.type == 'd'   ? FileType::kDirectory
@@ -89,14 +89,14 @@ FileInfo info_of(std::string name, const RemoteFile& f) {
   i.size = f.size;
   i.mode = type_bits(f.type) | permission_bits(f.permissions);
   if (f.type == 'l') {
-    i.link_target = f.link_target;
-    i.extra["islink"] = "true";
+    i.link_target = std::move(f.link_target);
+    i.extra.emplace("islink", "true");
   }
-  i.extra["user"] = f.user;
-  i.extra["group"] = f.group;
+  i.extra.emplace("user", std::move(f.user));
+  i.extra.emplace("group", std::move(f.group));
   // Server-local wall-clock time without a zone: kept as text, not guessed into mtime (info()
   // has the exact time).
-  i.extra["last_modified"] = f.last_modified;
+  i.extra.emplace("last_modified", std::move(f.last_modified));
   return i;
 }
 
@@ -179,16 +179,22 @@ std::string FirecrestFileSystem::strip_protocol(std::string_view in) const {
 
 namespace {
 
+/// The remote path of a name made by RemotePath::name() ("system/abs/path", or "system").
+std::string remote_path_of(const std::string& system, const std::string& name) {
+  return name.size() > system.size() ? name.substr(system.size()) : std::string("/");
+}
+
 /// Symbolic links in a listing take their target's type and size (as a local disk's info
 /// does), keeping link_target; a dangling link stays "other".
-Task<void> resolve_links(Client* client, std::string system, std::vector<FileInfo>* infos,
-                         std::vector<std::string> paths) {
+Task<void> resolve_links(Client* client, std::string system, std::vector<FileInfo>* infos) {
   std::vector<std::size_t> links;
   for (std::size_t i = 0; i < infos->size(); ++i) {
     if ((*infos)[i].link_target) links.push_back(i);
   }
   if (links.empty()) co_return;
-  auto make = [&](std::size_t k) { return client->_stat(system, paths[links[k]], true); };
+  auto make = [&](std::size_t k) {
+    return client->_stat(system, remote_path_of(system, (*infos)[links[k]].name), true);
+  };
   GatherOptions g;
   g.batch_size = 16;
   auto outs = co_await gather<StatResult>(links.size(), make, g);
@@ -230,19 +236,13 @@ Task<std::vector<FileInfo>> FirecrestFileSystem::_ls(std::string path) {
   }
   const bool listed_self = entries.size() == 1 && entries[0].name.starts_with('/');
   std::vector<FileInfo> out;
-  std::vector<std::string> remote;
   out.reserve(entries.size());
   const std::string base = rp.name();
-  for (const RemoteFile& e : entries) {
-    if (listed_self) {
-      out.push_back(info_of(base, e));
-      remote.push_back(rp.path);
-    } else {
-      out.push_back(info_of(join_name(base, e.name), e));
-      remote.push_back(path::join(rp.path, e.name));
-    }
+  for (RemoteFile& e : entries) {
+    std::string name = listed_self ? base : join_name(base, e.name);
+    out.push_back(info_of(std::move(name), std::move(e)));
   }
-  co_await resolve_links(client_.get(), rp.system, &out, std::move(remote));
+  co_await resolve_links(client_.get(), rp.system, &out);
   co_return out;
 }
 
@@ -287,23 +287,21 @@ Task<std::map<std::string, FileInfo>> FirecrestFileSystem::_find(std::string pat
   if (missing) co_return out;
 
   std::vector<FileInfo> infos;
-  std::vector<std::string> remote;
   infos.reserve(entries.size());
   const bool self = entries.size() == 1 && entries[0].name.starts_with('/');
-  for (const RemoteFile& e : entries) {
+  for (RemoteFile& e : entries) {
     if (self) {
-      infos.push_back(info_of(root, e));
-      remote.push_back(rp.path);
+      infos.push_back(info_of(root, std::move(e)));
       continue;
     }
     if (opts.maxdepth) {
       const auto depth = 1 + std::count(e.name.begin(), e.name.end(), '/');
       if (depth > *opts.maxdepth) continue;
     }
-    infos.push_back(info_of(join_name(root, e.name), e));
-    remote.push_back(path::join(rp.path, e.name));
+    std::string name = join_name(root, e.name);
+    infos.push_back(info_of(std::move(name), std::move(e)));
   }
-  co_await resolve_links(client_.get(), rp.system, &infos, std::move(remote));
+  co_await resolve_links(client_.get(), rp.system, &infos);
   if (self) {
     // find of a file is the file; of a link to a directory, the directory's tree.
     if (infos[0].is_dir()) co_return co_await AsyncFileSystem::_find(root, std::move(opts));
@@ -490,13 +488,13 @@ Task<double> FirecrestFileSystem::_modified(std::string path) {
 Task<FileInfo> FirecrestFileSystem::_chmod(std::string path, std::string mode) {
   RemotePath rp = split_remote(strip_protocol(path));
   RemoteFile f = co_await client_->_chmod(rp.system, rp.path, std::move(mode));
-  co_return info_of(rp.name(), f);
+  co_return info_of(rp.name(), std::move(f));
 }
 
 Task<FileInfo> FirecrestFileSystem::_chown(std::string path, std::string owner, std::string group) {
   RemotePath rp = split_remote(strip_protocol(path));
   RemoteFile f = co_await client_->_chown(rp.system, rp.path, std::move(owner), std::move(group));
-  co_return info_of(rp.name(), f);
+  co_return info_of(rp.name(), std::move(f));
 }
 
 Task<FileInfo> FirecrestFileSystem::_symlink(std::string target, std::string link) {
@@ -506,7 +504,7 @@ Task<FileInfo> FirecrestFileSystem::_symlink(std::string target, std::string lin
     throw InvalidArgument(l.url(), "symlink: the target must be on the same system");
   }
   RemoteFile f = co_await client_->_symlink(l.system, t.path, l.path);
-  co_return info_of(l.name(), f);
+  co_return info_of(l.name(), std::move(f));
 }
 
 Task<std::string> FirecrestFileSystem::_sha256(std::string path) {

@@ -42,8 +42,9 @@ struct FirecrestFileSystem::State {
   std::map<std::string, std::shared_ptr<StagedCopy>> staged;
 };
 
-/// FileInfo of a listing entry named `name`.
-FileInfo info_of(std::string name, const RemoteFile& f);
+/// FileInfo of a listing entry named `name` (its strings are moved, not copied: listings
+/// have thousands of entries).
+FileInfo info_of(std::string name, RemoteFile f);
 /// FileInfo of a stat result.
 FileInfo info_of(std::string name, const StatResult& st);
 

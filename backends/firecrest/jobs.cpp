@@ -279,7 +279,7 @@ Task<void> wait_transfer_job(std::shared_ptr<Client> client, std::string system,
   // The caller waits on this job (a transfer: usually seconds): poll soon and often at first,
   // so a job that ends quickly is seen quickly, then back off as for any job.
   const FirecrestOptions& o = client->options();
-  const PollSchedule schedule{std::min(o.poll_interval, milliseconds(50)), 1.5,
+  const PollSchedule schedule{std::min(o.poll_interval, milliseconds(50)), 1.25,
                               o.poll_max_interval};
   Job final = co_await poll_until_done(client, system, job.job_id, std::nullopt, schedule);
   std::string log;

@@ -126,13 +126,13 @@ Task<void> download_range(Client::Impl* impl, uv_loop_t* loop, std::string url, 
   while (done < length) {
     const std::uint64_t from = first + done;
     auto state = std::make_shared<AttemptState>();
-    state->writer = std::make_shared<uvfs::FileWriter>(
-        loop, fd, kWriteChunk, static_cast<std::int64_t>(from), lane);
+    state->writer = std::make_shared<uvfs::FileWriter>(loop, fd, kWriteChunk,
+                                                       static_cast<std::int64_t>(from), lane);
     state->from = from;
     state->want = length - done;
     http::Request req = co_await attempts->start();
-    req.headers.emplace_back("Range", "bytes=" + std::to_string(from) + "-" +
-                                          std::to_string(first + length - 1));
+    req.headers.emplace_back(
+        "Range", "bytes=" + std::to_string(from) + "-" + std::to_string(first + length - 1));
     req.sink.on_head = [state, size, what](long status, const http::Headers& headers) {
       judge_head(*state, status, headers, size, what);
     };
@@ -192,10 +192,10 @@ Task<void> download_range(Client::Impl* impl, uv_loop_t* loop, std::string url, 
 }
 
 /// download_range with every failure named by `what` and scrubbed of the URL.
-Task<void> download_range_scrubbed(Client::Impl* impl, uv_loop_t* loop, std::string url,
-                                   uv_file fd, std::uint64_t first, std::uint64_t length,
-                                   std::uint64_t size, std::shared_ptr<uvfs::WriteLane> lane,
-                                   std::string target, Callback* progress, std::string what) {
+Task<void> download_range_scrubbed(Client::Impl* impl, uv_loop_t* loop, std::string url, uv_file fd,
+                                   std::uint64_t first, std::uint64_t length, std::uint64_t size,
+                                   std::shared_ptr<uvfs::WriteLane> lane, std::string target,
+                                   Callback* progress, std::string what) {
   std::optional<Error> failed;
   try {
     co_await download_range(impl, loop, url, fd, first, length, size, std::move(lane), target,
@@ -216,9 +216,8 @@ Task<void> download_ranges(Client::Impl* impl, uv_loop_t* loop, std::string url,
   auto lane = std::make_shared<uvfs::WriteLane>();
   auto fetch = [&](std::size_t i) -> Task<void> {
     const std::uint64_t first = i * kRangeBytes;
-    return download_range_scrubbed(impl, loop, url, fd, first,
-                                   std::min(kRangeBytes, size - first), size, lane, target,
-                                   progress, range_what(what, i, ranges));
+    return download_range_scrubbed(impl, loop, url, fd, first, std::min(kRangeBytes, size - first),
+                                   size, lane, target, progress, range_what(what, i, ranges));
   };
   GatherOptions gopts;
   gopts.batch_size = static_cast<int>(impl->opts.s3_connections);

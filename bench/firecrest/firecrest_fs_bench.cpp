@@ -17,8 +17,9 @@
 //
 // Remote paths are on system "daint". Configured like every FirecREST tool: FIRECREST_URL,
 // FIRECREST_CLIENT_ID, FIRECREST_CLIENT_SECRET, AUTH_TOKEN_URL (read by
-// FirecrestFsOptions::from). Every scenario first makes one untimed call (token, connection,
-// system description) so that the timed part is the operation itself.
+// FirecrestFsOptions::from); BENCH_S3_CONNECTIONS=N sets the filesystem's s3_connections (to
+// study the parallelism of the ranged GETs and part PUTs). Every scenario first makes one untimed
+// call (token, connection, system description) so that the timed part is the operation itself.
 //
 // `ceiling` is the server's own limit for the requests bulk cat sends: K keep-alive
 // connections, each sending the next authenticated GET ops/download (cycling over the same N

@@ -222,7 +222,7 @@ TEST_F(FirecrestFsTest, ADroppedConnectionResumesItsRangeWhereTheFileStops) {
   EXPECT_TRUE(read_local(dst) == data);
   const std::size_t gets = count(emu_.log(), "GET", "/s3/");
   EXPECT_GE(gets, 3u);
-  EXPECT_LT(gets, 100u);  // each attempt kept what it received
+  EXPECT_LT(gets, 100u);                          // each attempt kept what it received
   EXPECT_EQ(entries_of(tmp_.path()).size(), 1u);  // no temporary file left beside it
 }
 
