@@ -29,9 +29,11 @@ constexpr std::uint64_t kRangeBytes = 8ull << 20;
 constexpr std::size_t kWriteChunk = 256 << 10;
 /// Start of an error answer kept for its S3 error code.
 constexpr std::size_t kErrorBodyMax = 4096;
-/// A failed attempt that still wrote at least this much starts a fresh retry budget: the
-/// transfer progresses, so the drops are not one fault repeating.
-constexpr std::uint64_t kProgressResetsRetries = 1 << 20;
+/// A failed attempt that saved any bytes starts a fresh retry budget: the transfer progresses,
+/// so the drops are not one fault repeating. How much an attempt saves is not ours to choose
+/// (a reset discards what the server had not yet sent, more of it the slower we read), so any
+/// progress counts, and this many renewals per range bound a server that trickles and drops.
+constexpr int kMaxResumes = 64;
 
 /// What one attempt's callbacks saw. They run inside the transport's callbacks, so they
 /// record and never throw.
@@ -122,6 +124,7 @@ Task<void> download_range(Client::Impl* impl, uv_loop_t* loop, std::string url, 
   spec.service = "s3";
   http::Engine& engine = http::Engine::of(impl->s3->io());
   std::uint64_t done = 0;
+  int resumes = 0;
   auto attempts = std::make_unique<http::Attempts>(*impl->s3, spec);
   while (done < length) {
     const std::uint64_t from = first + done;
@@ -178,7 +181,8 @@ Task<void> download_range(Client::Impl* impl, uv_loop_t* loop, std::string url, 
       err = std::make_exception_ptr(NetworkError(what, "the staging area ended the range early"));
       got = false;
     }
-    if (kept >= kProgressResetsRetries) {
+    if (kept > 0 && resumes < kMaxResumes) {
+      ++resumes;
       attempts = std::make_unique<http::Attempts>(*impl->s3, spec);
       continue;
     }
