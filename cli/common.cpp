@@ -64,13 +64,7 @@ std::string local_path(const std::string& arg, std::string_view role) {
                                one_line(arg), role));
 }
 
-bool has_glob(const AsyncFileSystem& fs, std::string_view p) {
-  const std::string proto = fs.protocol();
-  if (proto == "http" || proto == "https") {
-    return p.find_first_of("*[") != std::string_view::npos;
-  }
-  return path::has_magic(p);
-}
+bool has_glob(const AsyncFileSystem& fs, std::string_view p) { return fs.has_magic(p); }
 
 std::string one_line(std::string_view s) {
   std::string out;

@@ -238,9 +238,16 @@ void reload_config() {
 }
 
 int default_batch_size(bool nofiles) {
-  if (nofiles) return 1280;
   rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 128;
+  const bool known = getrlimit(RLIMIT_NOFILE, &lim) == 0;
+  if (nofiles) {
+    // fsspec's 1280, but each request in flight may hold a socket: never more than three
+    // quarters of the descriptors the process may open (1024 → 768), the rest for everything
+    // else, so the default never fails with EMFILE.
+    if (!known || lim.rlim_cur == RLIM_INFINITY) return 1280;
+    return static_cast<int>(std::clamp<rlim_t>(lim.rlim_cur - lim.rlim_cur / 4, 1, 1280));
+  }
+  if (!known) return 128;
   if (lim.rlim_cur == RLIM_INFINITY) return -1;
   return static_cast<int>(std::max<rlim_t>(1, lim.rlim_cur / 8));
 }

@@ -51,6 +51,8 @@ std::string_view kind_name(ErrorKind kind) noexcept {
       return "I/O error";
     case ErrorKind::kDirectoryNotEmpty:
       return "directory not empty";
+    case ErrorKind::kOutOfMemory:
+      return "out of memory";
   }
   return "error";
 }
@@ -83,6 +85,7 @@ void throw_error(ErrorKind kind, std::string path, std::string message, ErrorDet
     ASYNCFS_THROW_CASE(kProtocol)
     ASYNCFS_THROW_CASE(kIo)
     ASYNCFS_THROW_CASE(kDirectoryNotEmpty)
+    ASYNCFS_THROW_CASE(kOutOfMemory)
 #undef ASYNCFS_THROW_CASE
   }
   throw Error(kind, std::move(path), std::move(message), std::move(details));

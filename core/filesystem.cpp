@@ -76,6 +76,10 @@ std::string AsyncFileSystem::unstrip_protocol(std::string_view p) const {
   return proto + "://" + std::string(p);
 }
 
+std::size_t AsyncFileSystem::find_magic(std::string_view p) const {
+  return p.find_first_of(capabilities().question_mark_is_wildcard ? "*?[" : "*[");
+}
+
 std::string AsyncFileSystem::parent(std::string_view p) const {
   const std::string stripped = strip_protocol(p);
   const std::string marker = root_marker();

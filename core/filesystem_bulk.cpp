@@ -62,8 +62,7 @@ Task<CatResult> AsyncFileSystem::_cat(Paths paths, CatOptions opts) {
       },
       opts);
   // fsspec returns plain bytes only for one literal path that expanded to itself.
-  result.single = !paths.is_list && stripped.size() == 1 &&
-                  !path::has_magic(stripped[0], capabilities().question_mark_is_wildcard) &&
+  result.single = !paths.is_list && stripped.size() == 1 && !has_magic(stripped[0]) &&
                   !opts.recursive &&
                   (result.items.empty() ||
                    (result.items.size() == 1 && result.items.begin()->first == stripped[0]));

@@ -81,7 +81,7 @@ Task<Plan> plan_transfer(AsyncFileSystem* src_fs, AsyncFileSystem* dst_fs, Paths
   std::string dest = dst_fs->strip_protocol(raw_dst);
   bool exists = false;
   if (source_is_str) {
-    const bool magic = path::has_magic(raw_src, src_fs->capabilities().question_mark_is_wildcard);
+    const bool magic = src_fs->has_magic(raw_src);
     if (magic) {
       exists = plan.src.size() == 1;
     } else if (!path::has_trailing_slash(raw_src)) {

@@ -76,10 +76,27 @@ struct WalkWorker {
 
 using WorkerHandle = std::coroutine_handle<WalkWorker::promise_type>;
 
+/// Without a maxdepth, a walk that goes deeper than this fails (TooLarge) instead of
+/// following a listing that links ever deeper into itself (an HTTP index whose d/ links a
+/// deeper d/) until memory runs out.
+constexpr int kDefaultMaxDepth = 1024;
+
+/// What makes two directories the same one: device and inode where the backend reports them
+/// (local disks, so a symlink back to an ancestor is seen), else the name without its "/".
+std::string identity_of(const FileInfo& info) {
+  const auto dev = info.extra.find("dev");
+  const auto ino = info.extra.find("ino");
+  if (dev != info.extra.end() && ino != info.extra.end()) return dev->second + ":" + ino->second;
+  return std::string(path::strip_trailing_slash(info.name));
+}
+
 /// One directory of the walk.
 struct WalkNode {
   std::string path;             // the name to list, as the parent's listing gave it
   std::optional<int> maxdepth;  // levels left including this one; nullopt = unlimited
+  std::string identity;         // identity_of() its entry in the parent's listing
+  std::size_t parent = 0;       // the root is its own parent
+  int depth = 0;
   WalkEntry entry;
   std::vector<std::size_t> children;  // subdirectories to walk, in name order
   std::exception_ptr error;           // a failure on_error does not omit
@@ -147,14 +164,34 @@ void add_listing(WalkState& st, std::size_t id, std::vector<FileInfo> listing) {
   std::optional<int> below = node.maxdepth;
   if (below) --*below;
   if (below && *below < 1) return;
+  if (!below && node.depth >= kDefaultMaxDepth && !children.empty()) {
+    throw TooLarge(node.path, "directory tree deeper than " + std::to_string(kDefaultMaxDepth) +
+                                  " levels (a listing that links into itself?); pass maxdepth "
+                                  "to walk it anyway");
+  }
   node.children.reserve(children.size());
   for (auto& kv : children) {
+    std::string identity = identity_of(node.entry.dirs.at(kv.first));
+    // A directory that is one of its own ancestors (a symlink to "..", a link in an index
+    // back up the tree) is listed but not entered again: that would never end.
+    bool cycle = false;
+    for (std::size_t a = id;; a = st.nodes[a].parent) {
+      if (st.nodes[a].identity == identity) {
+        cycle = true;
+        break;
+      }
+      if (a == 0) break;
+    }
+    if (cycle) continue;
     const std::size_t child = st.nodes.size();
     WalkNode& sub = st.nodes.emplace_back();
     sub.path = std::move(kv.second);
     sub.maxdepth = below;
     sub.entry.root = sub.path;
-    node.children.push_back(child);
+    sub.identity = std::move(identity);
+    sub.parent = id;
+    sub.depth = st.nodes[id].depth + 1;
+    st.nodes[id].children.push_back(child);
     st.pending.push_back(child);
   }
 }
@@ -255,6 +292,7 @@ Task<std::vector<WalkEntry>> walk_tree(AsyncFileSystem* fs, std::string path,
   root.path = path;
   root.maxdepth = maxdepth;
   root.entry.root = path;
+  root.identity = path::strip_trailing_slash(path);
   st.pending.push_back(0);
   for (;;) {
     start_workers(st);
@@ -328,7 +366,7 @@ Task<std::map<std::string, FileInfo>> AsyncFileSystem::_glob(std::string pattern
   const std::string p = strip_protocol(pattern);
   std::map<std::string, FileInfo> out;
 
-  if (!path::has_magic(p, capabilities().question_mark_is_wildcard)) {
+  if (!has_magic(p)) {
     try {
       FileInfo info = co_await _info(p);
       // A trailing "/" asks for directories only.
@@ -340,11 +378,7 @@ Task<std::map<std::string, FileInfo>> AsyncFileSystem::_glob(std::string pattern
     co_return out;
   }
 
-  // Compile first: an invalid pattern fails before any listing.
-  const path::GlobPattern matcher(ends_with_sep ? p + "/" : p);
-  const bool slash_dirs = ends_with_sep || p.ends_with("/**");
-
-  const std::size_t magic = p.find_first_of("*?[");
+  const std::size_t magic = find_magic(p);
   const auto slash = p.rfind('/', magic == 0 ? std::string::npos : magic - 1);
   std::string root;
   std::size_t after_root = 0;
@@ -352,6 +386,13 @@ Task<std::map<std::string, FileInfo>> AsyncFileSystem::_glob(std::string pattern
     root = p.substr(0, slash + 1);
     after_root = slash + 1;
   }
+  // Compile first: an invalid pattern fails before any listing. The root is literal by
+  // definition (an IPv6 host's brackets, say), so its characters are matched as themselves.
+  std::string whole = path::escape_glob(root) + p.substr(after_root);
+  if (ends_with_sep) whole += '/';
+  const path::GlobPattern matcher(whole);
+  const bool slash_dirs = ends_with_sep || p.ends_with("/**");
+
   std::optional<int> depth;
   {
     const auto tail = std::string_view(p).substr(after_root);
@@ -429,9 +470,8 @@ namespace detail {
 Task<InfoMap> expand_detail(AsyncFileSystem* fs, std::vector<std::string> items, bool recursive,
                             std::optional<int> maxdepth, bool literal) {
   InfoMap out;
-  const bool question_mark = fs->capabilities().question_mark_is_wildcard;
   for (auto& p : items) {
-    if (!literal && path::has_magic(p, question_mark)) {
+    if (!literal && fs->has_magic(p)) {
       GlobOptions gopts;
       gopts.maxdepth = maxdepth;
       gopts.withdirs = true;

@@ -115,7 +115,15 @@ IoThread::~IoThread() {
     (void)impl_.release();
     return;
   }
-  shutdown();
+  try {
+    shutdown();
+  } catch (const std::exception& e) {
+    // Only an adopted loop that was never shut down, dropped on another thread, gets here:
+    // its handles live in the application's loop, which this thread must not drive. Leave
+    // them (and this state) alone; a destructor that throws would terminate the process.
+    std::fprintf(stderr, "asyncfs: %s; the IO state is leaked\n", e.what());
+    (void)impl_.release();
+  }
 }
 
 void IoThread::post(Job job) {
@@ -262,6 +270,12 @@ void IoThread::shutdown(Duration grace) {
   if (!impl_ || getpid() != pid_) return;
   Impl& im = *impl_;
   if (!owns_loop_) {
+    {
+      // Shut down already (on the loop's thread, as documented): nothing is left to do, from
+      // any thread; the last owner may well drop it elsewhere.
+      std::lock_guard lock(im.mutex);
+      if (im.closed) return;
+    }
     if (!in_loop_thread()) {
       throw InvalidArgument("", "shutdown() of an adopted loop must run on the loop's thread");
     }

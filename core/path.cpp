@@ -52,6 +52,21 @@ bool has_magic(std::string_view p, bool question_mark_is_wildcard) noexcept {
   return p.find_first_of(question_mark_is_wildcard ? "*?[" : "*[") != std::string_view::npos;
 }
 
+std::string escape_glob(std::string_view p) {
+  std::string out;
+  out.reserve(p.size());
+  for (char c : p) {
+    if (c == '*' || c == '?' || c == '[') {
+      out += '[';
+      out += c;
+      out += ']';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 namespace {
 
 /// The code point of the valid UTF-8 sequence at s[i] and its length; nullopt when the bytes

@@ -151,6 +151,33 @@ void split_query(std::string_view s, std::string& path, std::optional<std::strin
 
 }  // namespace
 
+namespace {
+
+/// "host", "host:port", "[v6]" or "[v6]:port", the port 0-65535 in digits ("host:" too: an
+/// empty port is the default one, RFC 3986 §3.2.3). curl would refuse the others later, as
+/// "bad URL" from deep in a transfer; here they are refused before anything is sent.
+bool valid_host_and_port(std::string_view auth) {
+  std::string_view port;
+  if (auth.front() == '[') {
+    const std::size_t close = auth.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    const std::string_view after = auth.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return false;
+    if (!after.empty()) port = after.substr(1);
+  } else if (const std::size_t colon = auth.rfind(':'); colon != std::string_view::npos) {
+    port = auth.substr(colon + 1);
+  }
+  if (port.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return value <= 65535;
+}
+
+}  // namespace
+
 std::optional<UrlParts> parse_url(std::string_view url) {
   for (char c : url) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return std::nullopt;
@@ -170,6 +197,7 @@ std::optional<UrlParts> parse_url(std::string_view url) {
     auth = auth.substr(at + 1);
   }
   if (auth.empty() || auth.front() == ':') return std::nullopt;
+  if (!valid_host_and_port(auth)) return std::nullopt;
   out.authority = lower(auth);
   // The default port is the same origin as no port.
   const std::string default_port = out.scheme == "http" ? ":80" : ":443";

@@ -13,6 +13,7 @@
 
 #include "backends/http/http_fs.hpp"
 
+#include <curl/curl.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -24,10 +25,10 @@
 #include "asyncfs/errors.hpp"
 #include "asyncfs/path.hpp"
 #include "backends/http/html_links.hpp"
-#include "core/http/ranges.hpp"
 #include "core/fs/file_writer.hpp"
 #include "core/fs/temp_file.hpp"
 #include "core/fs/uv_fs.hpp"
+#include "core/http/ranges.hpp"
 
 namespace asyncfs::http {
 namespace {
@@ -74,6 +75,37 @@ int hex_value(char c) {
 bool literal_in_path(unsigned char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   return std::string_view("-._~!$&'()+,;=:@").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+/// The "user:pass" of "scheme://user:pass@host/...", with the URL without it in `*without`;
+/// nullopt (and `*without` untouched) when there is none.
+std::optional<std::string> split_userinfo(std::string_view url, std::string* without) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::nullopt;
+  const std::size_t host_start = scheme_end + 3;
+  const std::size_t auth_end = std::min(url.find_first_of("/?#", host_start), url.size());
+  const std::size_t at = url.substr(0, auth_end).rfind('@');
+  if (at == std::string_view::npos || at < host_start) return std::nullopt;
+  *without = std::string(url.substr(0, host_start)) + std::string(url.substr(at + 1));
+  return std::string(url.substr(host_start, at - host_start));
+}
+
+/// "%XX" escapes decoded (libcurl's decoder; other bytes as they are).
+std::string percent_decode(std::string_view s) {
+  int n = 0;
+  char* raw = curl_easy_unescape(nullptr, s.data(), static_cast<int>(s.size()), &n);
+  if (!raw) throw OutOfMemory("URL credentials", "cannot decode");
+  std::string out(raw, static_cast<std::size_t>(n));
+  curl_free(raw);
+  return out;
+}
+
+/// "scheme://host[:port]" of a URL, lower-cased, without userinfo and default port: the key
+/// under which URL credentials are kept.
+std::string origin_of(std::string_view url) {
+  auto parts = parse_url(url);
+  if (!parts) return {};
+  return parts->scheme + "://" + parts->authority;
 }
 
 /// \brief One spelling per name, whatever the server's or the user's escaping: in the path,
@@ -169,6 +201,12 @@ HttpFileSystem::HttpFileSystem(HttpOptions options)
   } else if (!options_.username.empty()) {
     c.auth = static_auth(basic_authorization(options_.username, options_.password));
   }
+  c.origin_auth = [creds = url_credentials_](std::string_view url) -> std::string {
+    std::lock_guard lock(creds->mutex);
+    if (creds->by_origin.empty()) return {};
+    auto it = creds->by_origin.find(origin_of(url));
+    return it == creds->by_origin.end() ? std::string() : it->second;
+  };
   client_ = std::make_unique<Client>(io(), std::move(c));
 }
 
@@ -199,9 +237,24 @@ std::string HttpFileSystem::strip_protocol(std::string_view path) const {
   if (!path::is_valid_utf8(path)) {
     throw InvalidArgument(path::escape_for_message(path), "URL is not valid UTF-8");
   }
+  std::string without;
+  if (auto userinfo = split_userinfo(path, &without)) {
+    // Remembered for the origin, never kept in the URL: the message below names `without`.
+    if (!parse_url(without)) {
+      throw InvalidArgument(path::escape_for_message(without),
+                            "not an http(s) URL with a host and a valid port");
+    }
+    const std::size_t colon = userinfo->find(':');
+    const std::string user = percent_decode(userinfo->substr(0, colon));
+    const std::string pass =
+        colon == std::string::npos ? std::string() : percent_decode(userinfo->substr(colon + 1));
+    std::lock_guard lock(url_credentials_->mutex);
+    url_credentials_->by_origin[origin_of(without)] = basic_authorization(user, pass);
+    return canonical_escapes(without);
+  }
   if (!parse_url(path)) {
     throw InvalidArgument(path::escape_for_message(path),
-                          "not an http(s) URL with a host (and without spaces)");
+                          "not an http(s) URL with a host and a valid port (and without spaces)");
   }
   return canonical_escapes(path);
 }
@@ -343,11 +396,20 @@ Task<bool> HttpFileSystem::_isdir(std::string path) {
   co_return !entries.empty() && !self_only;
 }
 
+std::size_t HttpFileSystem::find_magic(std::string_view path) const {
+  std::size_t from = 0;
+  if (const auto scheme = path.find("://"); scheme != std::string_view::npos) {
+    from = path.find('/', scheme + 3);  // the authority ends at the path's first '/'
+    if (from == std::string_view::npos) return std::string_view::npos;
+  }
+  return path.find_first_of("*[", from);
+}
+
 Task<std::map<std::string, FileInfo>> HttpFileSystem::_glob(std::string pattern, GlobOptions opts) {
   // Only '*' and '[' are wildcards in URLs: '?' starts a query string. Escape it as "[?]" for
-  // the generic matcher, and take a URL without '*' or '[' literally.
+  // the generic matcher, and take a URL without '*' or '[' (past its host) literally.
   const std::string url = strip_protocol(pattern);
-  if (url.find_first_of("*[") == std::string::npos) {
+  if (!has_magic(url)) {
     std::map<std::string, FileInfo> out;
     try {
       FileInfo info = co_await _info(url);

@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +32,8 @@ class HttpFileSystem final : public AsyncFileSystem {
   /// Validates the URL (http/https, a host, UTF-8, no spaces or control characters) and
   /// returns it unchanged: the trailing "/" of a directory URL is significant.
   std::string strip_protocol(std::string_view path) const override;
+  /// '*' and '[' after the authority: '?' starts a query, and "[::1]" is a host.
+  std::size_t find_magic(std::string_view path) const override;
   std::string unstrip_protocol(std::string_view path) const override {
     return strip_protocol(path);
   }
@@ -77,6 +81,14 @@ class HttpFileSystem final : public AsyncFileSystem {
   Task<void> throw_put_failure(Response resp, std::string url, std::string method);
 
   HttpOptions options_;
+  /// Credentials given in URLs ("http://user:pass@host/"), by origin: strip_protocol() takes
+  /// them out of every URL (so no name, error or log line carries them) and requests to that
+  /// origin send them as Basic authorization. Shared with the client's origin_auth.
+  struct UrlCredentials {
+    std::mutex mutex;
+    std::map<std::string, std::string> by_origin;  ///< "scheme://host[:port]" → header value
+  };
+  std::shared_ptr<UrlCredentials> url_credentials_ = std::make_shared<UrlCredentials>();
   std::unique_ptr<Client> client_;
 };
 

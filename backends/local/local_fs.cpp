@@ -67,6 +67,23 @@ double to_seconds(const uv_timespec_t& ts) {
   throw_uv_error(uv_translate_sys_error(err), path, op);
 }
 
+/// "fifo", "socket", "character device", "block device"; null for files and directories.
+const char* special_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "fifo";
+  if (S_ISSOCK(mode)) return "socket";
+  if (S_ISCHR(mode)) return "character device";
+  if (S_ISBLK(mode)) return "block device";
+  return nullptr;
+}
+
+/// A FIFO would block the read (forever, with nobody writing), a device never ends: copies
+/// refuse them before opening anything.
+void refuse_special(const std::string& path, std::uint64_t mode) {
+  if (const char* kind = special_kind(static_cast<mode_t>(mode))) {
+    throw InvalidArgument(path, std::string("not a regular file but a ") + kind + ": not copied");
+  }
+}
+
 /// Info of `name` inside the open directory `dirfd` (or a path when dirfd is AT_FDCWD) from
 /// its lstat: symlinks report their target's type, size and mtime, plus link_target. A broken
 /// link is kOther with an unknown size.
@@ -108,7 +125,9 @@ FileInfo info_from_lstat(int dirfd, const char* rel, std::string name, const str
   info.extra["uid"] = std::to_string(st.st_uid);
   info.extra["gid"] = std::to_string(st.st_gid);
   info.extra["ino"] = std::to_string(st.st_ino);
+  info.extra["dev"] = std::to_string(st.st_dev);  // with ino: how walks notice a cycle
   info.extra["nlink"] = std::to_string(st.st_nlink);
+  if (const char* kind = special_kind(st.st_mode)) info.extra["special"] = kind;
   return info;
 }
 
@@ -344,6 +363,8 @@ Task<void> LocalFileSystem::_pipe_file(std::string path, Bytes data, WriteMode m
 Task<void> LocalFileSystem::copy_chunked(std::string src, std::string dst, Callback* progress,
                                          WriteMode mode) {
   uv_loop_t* lp = loop();
+  const uv_stat_t pre = co_await uvfs::stat(lp, src);
+  refuse_special(src, pre.st_mode);
   uv_file in = co_await uvfs::open(lp, src, UV_FS_O_RDONLY, 0);
   TempFile tmp;
   std::exception_ptr err;
@@ -388,6 +409,7 @@ Task<void> LocalFileSystem::copy_whole(std::string src, std::string dst) {
     co_await _makedirs(dst, /*exist_ok=*/true);
     co_return;
   }
+  refuse_special(src, st.st_mode);
   co_await prepare_target(dst, WriteMode::kOverwrite);
   TempFile tmp = co_await create_temp(lp, dst);
   std::exception_ptr err;

@@ -1,5 +1,6 @@
 #include "core/http/body_sink.hpp"
 
+#include <new>
 #include <string>
 
 #include "asyncfs/errors.hpp"
@@ -22,7 +23,16 @@ SinkStop deliver_body(Request& rq, Response& resp, std::string_view data, Callba
     if (sink.max_bytes && resp.body.size() + data.size() > *sink.max_bytes) {
       return SinkStop::kTooLarge;
     }
-    append_body(resp.body, data);
+    try {
+      append_body(resp.body, data);
+    } catch (const std::bad_alloc&) {
+      // Inside a libuv or libcurl callback: it must not escape (std::terminate). The one
+      // transfer fails with a typed error instead.
+      sink_error = std::make_exception_ptr(
+          OutOfMemory(rq.url, "the response body does not fit in memory",
+                      ErrorDetails{0, std::to_string(resp.body.size()) + " bytes held"}));
+      return SinkStop::kThrew;
+    }
   }
   if (progress) progress->relative_update(data.size());
   return SinkStop::kNone;

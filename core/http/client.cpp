@@ -74,6 +74,10 @@ Task<Request> Attempts::start() {
   const ClientOptions& opts = client_.options();
   sent_auth_.clear();
   if (spec_.authenticate && opts.auth) sent_auth_ = co_await opts.auth->authorization(client_.io());
+  provider_auth_ = !sent_auth_.empty();
+  if (sent_auth_.empty() && spec_.authenticate && opts.origin_auth) {
+    sent_auth_ = opts.origin_auth(spec_.url);
+  }
   // The permit is taken after authentication: a token request does not hold a slot, and the
   // request starts right after its spacing was stamped.
   if (client_.limiter().engaged()) permit_ = co_await client_.limiter().acquire(spec_.service);
@@ -103,11 +107,26 @@ Task<Request> Attempts::start() {
   co_return req;
 }
 
+namespace {
+
+bool is_timeout(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Timeout&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
 std::optional<milliseconds> Attempts::wait_after(const Response* resp,
                                                  const std::exception_ptr& error) {
   const RetryPolicy& policy = client_.options().retry;
   if (!resp) {
     if (!idempotent_ || !retryable_error(error) || ++retries_ > policy.retries) return {};
+    if (is_timeout(error) && ++timeouts_ > policy.timeout_retries) return {};
     return retry_wait(policy, retries_, std::nullopt);
   }
   const long status = resp->status;
@@ -131,7 +150,7 @@ std::optional<milliseconds> Attempts::wait_after(const Response* resp,
 Task<bool> Attempts::retry(const Response* resp, std::exception_ptr error) {
   permit_.release();
   const ClientOptions& opts = client_.options();
-  if (resp && resp->status == 401 && !sent_auth_.empty() && !reauthenticated_) {
+  if (resp && resp->status == 401 && provider_auth_ && !reauthenticated_) {
     // A token refused (expired early, revoked): one more attempt with a fresh one.
     reauthenticated_ = true;
     if (opts.auth->invalidate(sent_auth_)) co_return true;

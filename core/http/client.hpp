@@ -60,6 +60,9 @@ struct ClientOptions {
   RetryPolicy retry;
   Headers headers;                     ///< sent with every request
   std::shared_ptr<AuthProvider> auth;  ///< null = no authentication
+  /// Without `auth` (or when it gives nothing): the Authorization value for a URL's origin,
+  /// "" for none (credentials a user put in URLs). Called on the loop thread.
+  std::function<std::string(std::string_view url)> origin_auth;
   RateLimits limits;
   std::optional<std::chrono::milliseconds> deadline;  ///< default per-call budget
 };
@@ -123,9 +126,11 @@ class Attempts {
   TransportOptions transport_;
   RateLimiter::Permit permit_;
   std::string sent_auth_;
+  bool provider_auth_ = false;  ///< sent_auth_ came from ClientOptions::auth (may refresh)
   int attempts_ = 0;
   int retries_ = 0;
   int rate_limited_ = 0;
+  int timeouts_ = 0;
   bool reauthenticated_ = false;
 };
 

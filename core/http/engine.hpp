@@ -30,6 +30,10 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 /// Message of the NetworkError for a failed TLS handshake or certificate check: permanent,
 /// so the http backend does not retry it.
 inline constexpr std::string_view kTlsFailure = "TLS failure";
+/// Message of the NetworkError for a socket refused by the descriptor limit (EMFILE): the
+/// window is larger than `ulimit -n` allows.
+inline constexpr std::string_view kTooManyOpenFiles =
+    "too many open files (EMFILE): lower the window (batch_size) or raise ulimit -n";
 
 /// Transport settings shared by every request of a filesystem (parsed from its options).
 struct TransportOptions {

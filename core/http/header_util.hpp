@@ -2,7 +2,9 @@
 // Small ASCII helpers for header names and values, shared by both HTTP transports.
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +45,35 @@ inline std::string_view trim(std::string_view s) {
   while (!s.empty() && blank(s.front())) s.remove_prefix(1);
   while (!s.empty() && blank(s.back())) s.remove_suffix(1);
   return s;
+}
+
+/// \brief A Content-Length field value: 1*DIGIT, or a list of equal ones ("5, 5", which
+/// RFC 9110 §8.6 lets a recipient accept). nullopt when malformed ("+5", "5 5", "", "0x5"),
+/// conflicting ("5, 6"), empty or above 2^62. Both transports judge the field with this.
+inline std::optional<std::uint64_t> parse_content_length(std::string_view value) {
+  constexpr std::uint64_t kMax = 1ull << 62;
+  std::optional<std::uint64_t> out;
+  for (;;) {
+    const std::size_t comma = value.find(',');
+    const std::string_view token = trim(value.substr(0, comma));
+    if (token.empty()) {
+      // Empty list elements are ignored (RFC 9110 §5.6.1); at least one value is needed.
+      if (comma == std::string_view::npos) return out;
+      value.remove_prefix(comma + 1);
+      continue;
+    }
+    std::uint64_t v = 0;
+    for (char c : token) {
+      if (c < '0' || c > '9') return std::nullopt;
+      const auto digit = static_cast<std::uint64_t>(c - '0');
+      if (v > (kMax - digit) / 10) return std::nullopt;  // checked before it could wrap
+      v = v * 10 + digit;
+    }
+    if (out && *out != v) return std::nullopt;
+    out = v;
+    if (comma == std::string_view::npos) return out;
+    value.remove_prefix(comma + 1);
+  }
 }
 
 /// Whether `headers` has a field named `lower_name` (any case).

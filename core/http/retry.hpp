@@ -17,6 +17,10 @@ struct RetryPolicy {
   /// Separate budget for 429 answers (the server asks to slow down; every retry waits what
   /// its Retry-After or RateLimit-Reset says): a rate-limit storm does not fail calls.
   int rate_limited_retries = 20;
+  /// Of `retries`, how many may follow a Timeout: a server that stayed silent for a whole
+  /// low-speed window is seldom quicker the next time, and every such attempt costs that
+  /// window again (4 × 60 s used to hold a call to a dead server for 241 s).
+  int timeout_retries = 1;
 };
 
 /// Statuses worth retrying: 408, 425, 429, 500, 502, 503, 504.

@@ -33,8 +33,9 @@ void set_config(Config cfg);
 /// Forgets the loaded configuration; the next config() reads files and environment again.
 void reload_config();
 
-/// Default window: 1280 for calls that touch no local files; RLIMIT_NOFILE/8 (at least 1,
-/// 128 when it cannot be read, -1 when unlimited) for calls that do.
+/// Default window: for calls that touch no local files 1280 (fsspec's), at most 3/4 of
+/// RLIMIT_NOFILE (each request in flight may hold a socket); for calls that do, RLIMIT_NOFILE/8
+/// (at least 1, 128 when it cannot be read, -1 when unlimited).
 int default_batch_size(bool nofiles);
 
 /// \brief The window for one bulk call: call argument > instance option > config > default.

@@ -30,6 +30,9 @@ enum class ErrorKind {
   /// rmdir of a directory that still has entries, or a rename onto one (ENOTEMPTY). Last in
   /// the list so that the values of the kinds above stay what they were.
   kDirectoryNotEmpty,
+  /// An allocation failed (a body that does not fit in memory, libcurl out of memory): the
+  /// one operation fails, the process goes on.
+  kOutOfMemory,
 };
 
 /// \brief Short lower-case name of a kind ("not found", "timeout", ...).
@@ -88,6 +91,7 @@ using NetworkError = ErrorOf<ErrorKind::kNetwork>;
 using ProtocolError = ErrorOf<ErrorKind::kProtocol>;
 using IoError = ErrorOf<ErrorKind::kIo>;
 using DirectoryNotEmpty = ErrorOf<ErrorKind::kDirectoryNotEmpty>;
+using OutOfMemory = ErrorOf<ErrorKind::kOutOfMemory>;
 
 /// \brief Throws the typed exception (ErrorOf<kind>) for a runtime kind.
 [[noreturn]] void throw_error(ErrorKind kind, std::string path, std::string message,

@@ -184,6 +184,12 @@ class AsyncFileSystem : public std::enable_shared_from_this<AsyncFileSystem> {
   virtual std::string unstrip_protocol(std::string_view path) const;
   /// Parent of a stripped path (keeps root_marker).
   virtual std::string parent(std::string_view path) const;
+  /// \brief Where the first glob wildcard of `path` is, or npos: '*', '[' and (when the
+  /// capabilities say so) '?'. A backend whose paths have other literal brackets overrides it
+  /// (HTTP: an IPv6 host "[::1]" is not a pattern).
+  virtual std::size_t find_magic(std::string_view path) const;
+  /// Whether `path` is a glob pattern for this filesystem (fsspec's has_magic).
+  bool has_magic(std::string_view path) const { return find_magic(path) != std::string_view::npos; }
 
   IoThread& io() const noexcept { return *io_; }
   const std::shared_ptr<IoThread>& io_ptr() const noexcept { return io_; }

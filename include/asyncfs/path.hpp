@@ -22,6 +22,8 @@ bool has_trailing_slash(std::string_view p) noexcept;
 /// True when `p` contains a glob character (`*`, `?` or `[`). Where `?` is not a wildcard
 /// (Capabilities::question_mark_is_wildcard false: it starts an HTTP query), only `*` and `[`.
 bool has_magic(std::string_view p, bool question_mark_is_wildcard = true) noexcept;
+/// `p` as a glob pattern that matches exactly `p`: `*`, `?` and `[` each in brackets.
+std::string escape_glob(std::string_view p);
 
 /// Valid UTF-8 (names that are not are rejected with InvalidArgument at the API boundary).
 bool is_valid_utf8(std::string_view s) noexcept;

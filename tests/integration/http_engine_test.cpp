@@ -479,6 +479,45 @@ TEST_P(HttpEngineTest, GarbageResponseIsAProtocolErrorNamingTheUrl) {
   }
 }
 
+TEST_P(HttpEngineTest, BothTransportsRefuseTheSameFramingFlaws) {
+  // What the native parser refuses, libcurl's path refuses too: no answer depends on which
+  // transport a request happened to take.
+  FaultServer& faults = FaultServer::shared();
+  for (const char* c : {"raw/cl-plus", "raw/cl-wrap", "raw/nul-header"}) {
+    const std::string url = faults.url(c);
+    try {
+      Response r = fetch(get(url));
+      ADD_FAILURE() << c << ": accepted, status " << r.status << ", body " << r.body;
+    } catch (const ProtocolError& e) {
+      EXPECT_EQ(e.path(), url);
+    }
+  }
+}
+
+TEST_P(HttpEngineTest, TransferCodedBodiesAreDecoded) {
+  // "Transfer-Encoding: gzip, chunked": de-chunking alone would hand over gzip bytes.
+  FaultServer& faults = FaultServer::shared();
+  Response r = fetch(get(faults.url("raw/te-gzip-chunked?size=20000")));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body == pattern(20000)) << r.body.size() << " bytes";
+}
+
+TEST_P(HttpEngineTest, TransferEncodingWithContentLengthIsNotReused) {
+  // RFC 9112 §6.3: the body is the chunked one, and the connection is closed after it. libcurl
+  // 7.88 frames it the same way but keeps the connection, and no libcurl call may change
+  // that from inside a transfer: the reuse rule is checked on the native client only.
+  FaultServer& faults = FaultServer::shared();
+  Engine& e = engine();
+  const std::uint64_t before = e.connections_opened();
+  for (int i = 0; i < 2; ++i) {
+    Response r = fetch(get(faults.url("raw/te-and-cl")));
+    EXPECT_EQ(r.body, "ok");
+  }
+  if (GetParam()) {
+    EXPECT_EQ(e.connections_opened() - before, 2u);
+  }
+}
+
 /// Reads a whole stream into `body`, pausing `pause` after the first chunk (the transfer must
 /// stop, not buffer on), recording the status and the most bytes ever waiting unread.
 Task<long> read_stream(IoThread* io, std::string url, TransportOptions op, std::size_t high_water,

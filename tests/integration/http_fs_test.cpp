@@ -390,6 +390,46 @@ TEST(Read, RedirectToOtherHostDropsAuthorization) {
   EXPECT_NE(same.find("Bearer secret"), std::string::npos) << same;
 }
 
+TEST(Read, PasswordsInUrlsAuthenticateButAreNeverShown) {
+  auto& f = FaultServer::shared();
+  auto fs = make_fs();
+  auto with_creds = [&f](const std::string& route) {
+    std::string u = f.url(route);
+    return u.insert(std::string("http://").size(), "alice:s3cr%40t@");
+  };
+  // Sent as Basic authorization (base64 of "alice:s3cr@t"), the URL's escape decoded.
+  const std::string echo = fs->cat_file(with_creds("echo/a"));
+  EXPECT_NE(echo.find("Basic YWxpY2U6czNjckB0"), std::string::npos) << echo;
+  // Remembered for the origin: a later URL without them still authenticates.
+  EXPECT_NE(fs->cat_file(f.url("echo/b")).find("Basic YWxpY2U6czNjckB0"), std::string::npos);
+  // Never in a name, an error or on another host.
+  const FileInfo info = fs->info(with_creds("file/x?size=10"));
+  EXPECT_EQ(info.name.find("s3cr"), std::string::npos) << info.name;
+  EXPECT_EQ(info.name.find("alice"), std::string::npos) << info.name;
+  try {
+    fs->cat_file(with_creds("status/404"));
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("s3cr"), std::string::npos) << e.what();
+    EXPECT_EQ(e.path().find("alice"), std::string::npos) << e.path();
+  }
+  const std::string other = fs->cat_file(with_creds("redirect-host/302/echo"));
+  EXPECT_EQ(other.find("Basic"), std::string::npos) << other;
+}
+
+TEST(Read, AListingThatLinksEverDeeperStopsWithAnError) {
+  // Every d/ links a deeper d/: find ran forever (2.5 GB after 60 s).
+  auto& f = FaultServer::shared();
+  auto fs = make_fs();
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_KIND(kTooLarge, fs->find(f.url("deep/")));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(60));
+  // A depth the caller asks for is honoured.
+  auto some = fs->find(f.url("deep/"), FindOptions{.maxdepth = 3});
+  EXPECT_EQ(some.size(), 3u);
+  EXPECT_TRUE(some.count(f.url("deep/d/d/f")));
+}
+
 // --- open ------------------------------------------------------------------------------------
 
 TEST(Read, UrlsWithQueryStringsAreLiteralNames) {

@@ -39,6 +39,16 @@ with 206/Content-Range, and answers 416 with `Content-Range: bytes */size` when 
     /keepalive-drop[?pause_ms=N]   a keep-alive 200, then RST after N ms (default 150) without
                                    reading the next request
     /garbage                       a line that is not HTTP, then close
+    /raw/<case>[?size=N]           a hand-made response that a strict client must refuse or
+                                   decode, then close (te-and-cl keeps the connection open):
+                                   te-gzip-chunked  `Transfer-Encoding: gzip, chunked`, the body
+                                                    gzip(pattern(N)) in chunks (N default 5000)
+                                   cl-plus          `Content-Length: +5`
+                                   cl-wrap          `Content-Length: 5` and a second field of
+                                                    2^64 + 5 (5 again if the parse wraps)
+                                   nul-header       a NUL byte inside a header value
+                                   te-and-cl        `Content-Length: 100` and chunked "ok",
+                                                    kept alive
     /huge-length[?length=L]        Content-Length L (default 10^15) on a 10-byte body, then close;
                                    HEAD gives the same Content-Length
     /slow[?size=N&interval_ms=X&max_ms=T]   Content-Length N (default 20), one byte every X ms
@@ -74,6 +84,8 @@ with 206/Content-Range, and answers 416 with `Content-Range: bytes */size` when 
     /tricky/                     index with every awkward link form, see TRICKY_CHILDREN
     ([?no_type=1] on the three indexes omits Content-Type)
     /apache/<x>, /nginx/<x>, /tricky/<x>: files (data) or, ending in '/', a one-file listing.
+    /deep/<any>/                 an index of "f" and "d/": every directory links a deeper one,
+                                 forever (a hostile listing); /deep/<any>/f is a file
 
   Upload sink
     /sink/<name>   PUT/POST store the body (Content-Length or chunked) -> 201 new / 204 replaced;
@@ -491,6 +503,42 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.abort_connection(rst=False)
 
+    def r_raw(self, rest):
+        case = rest.strip("/")
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+        if case == "te-gzip-chunked":
+            z = gzip.compress(pattern(self.qint("size", 5000)))
+            chunks = b"".join(b"%x\r\n%s\r\n" % (len(z[i:i + 700]), z[i:i + 700])
+                              for i in range(0, len(z), 700))
+            wire = (head + b"Transfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n"
+                    + chunks + b"0\r\n\r\n")
+        elif case == "cl-plus":
+            wire = head + b"Content-Length: +5\r\nConnection: close\r\n\r\nhello"
+        elif case == "cl-wrap":
+            wire = (head + b"Content-Length: 5\r\nContent-Length: 18446744073709551621\r\n"
+                    b"Connection: close\r\n\r\nhello")
+        elif case == "nul-header":
+            wire = head + b"X-Odd: a\x00b\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+        elif case == "te-and-cl":
+            self.close_connection = False
+            self.wfile.write(head + b"Content-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             b"2\r\nok\r\n0\r\n\r\n")
+            self.wfile.flush()
+            return
+        else:
+            return self.simple(404, "no such raw case: %s\n" % case)
+        self.close_connection = True
+        self.wfile.write(wire)
+        self.wfile.flush()
+        self.abort_connection(rst=False)
+
+    def r_deep(self, rest):
+        if not self.parsed.path.endswith("/"):
+            return self.send_entity(b"f\n")
+        body = ('<html><body><a href="../">../</a><a href="d/">d/</a>'
+                '<a href="f">f</a></body></html>').encode()
+        self.send_entity(body, ranges=False, content_type="text/html")
+
     def r_truncated(self, rest):
         n = self.qint("size", len(DATA))
         m = min(n, self.qint("send", n // 2))
@@ -780,6 +828,8 @@ ROUTES = [
     ("/truncated", Handler.r_truncated),
     ("/keepalive-drop", Handler.r_keepalive_drop),
     ("/garbage", Handler.r_garbage),
+    ("/raw/", Handler.r_raw),
+    ("/deep/", Handler.r_deep),
     ("/reset", Handler.r_reset),
     ("/huge-length", Handler.r_huge_length),
     ("/slow-headers", Handler.r_slow_headers),

@@ -1,6 +1,7 @@
 // gather(): the sliding window, order, per-item outcomes, cancel-on-first-error, progress.
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -185,11 +186,30 @@ TEST(BatchSize, PrecedenceCallInstanceConfigDefault) {
   EXPECT_EQ(resolve_batch_size(std::nullopt, std::nullopt, false), 33);
   EXPECT_EQ(resolve_batch_size(-1, std::nullopt, false), -1);
   set_config(Config{});
-  EXPECT_EQ(resolve_batch_size(std::nullopt, std::nullopt, true), 1280);
+  EXPECT_EQ(resolve_batch_size(std::nullopt, std::nullopt, true), default_batch_size(true));
   EXPECT_EQ(resolve_batch_size(std::nullopt, std::nullopt, false), default_batch_size(false));
   EXPECT_THROW(resolve_batch_size(0, std::nullopt, true), InvalidArgument);
   EXPECT_THROW(resolve_batch_size(std::nullopt, -5, true), InvalidArgument);
   reload_config();
+}
+
+TEST(BatchSize, TheDefaultWindowFitsTheDescriptorLimit) {
+  // 1280 requests in flight under `ulimit -n 1024` failed with EMFILE ("Couldn't connect").
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < 1024) GTEST_SKIP() << "hard limit";
+  rlimit low = saved;
+  low.rlim_cur = 1024;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  const int nofiles = default_batch_size(true);
+  const int files = default_batch_size(false);
+  low.rlim_cur = 100'000 < saved.rlim_max ? 100'000 : saved.rlim_max;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  const int roomy = default_batch_size(true);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_EQ(nofiles, 768);
+  EXPECT_EQ(files, 128);
+  EXPECT_EQ(roomy, static_cast<int>(std::min<rlim_t>(1280, low.rlim_cur - low.rlim_cur / 4)));
 }
 
 }  // namespace

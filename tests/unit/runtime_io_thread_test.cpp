@@ -235,5 +235,23 @@ TEST(IoThread, BringYourOwnLoop) {
   EXPECT_TRUE(shutdown_ok.load());
 }
 
+TEST(IoThread, AnAdoptedLoopShutDownOnItsThreadMayBeDroppedOnAnother) {
+  // docs/runtime.md: the loop's thread calls shutdown(); the last reference may be dropped
+  // later by another thread (a filesystem held by main): no second shutdown, no throw.
+  std::shared_ptr<IoThread> io;
+  std::thread owner([&] {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    io = std::make_shared<IoThread>(IoThread::AdoptTag{}, &loop);
+    io->shutdown();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    EXPECT_EQ(uv_loop_close(&loop), 0);
+  });
+  owner.join();
+  EXPECT_FALSE(io->running());
+  EXPECT_NO_THROW(io->shutdown());
+  io.reset();  // ~IoThread on this thread: used to throw from the destructor (terminate)
+}
+
 }  // namespace
 }  // namespace asyncfs

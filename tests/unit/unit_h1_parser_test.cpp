@@ -186,6 +186,74 @@ TEST(H1Parser, MalformedResponsesThrow) {
   EXPECT_TRUE(ok.parser.done());
 }
 
+TEST(H1Parser, FramingFlawsAreRefused) {
+  const std::string bad[] = {
+      // 2^64 (wrapped to 0 when the check ran after the multiply), and 2^64 + 5, which wrapped
+      // to the 5 of an earlier field and so passed the equal-duplicates check.
+      "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 18446744073709551621\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello",
+      "HTTP/1.1 200 OK\r\nContent-Length: ,\r\n\r\nhello",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+      // A fold after a framing field changes a value that was acted on already.
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n 6\r\n\r\nhello",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n chunked\r\n\r\n",
+      std::string("HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 0\r\n\r\n", 48),
+  };
+  for (const std::string& wire : bad) {
+    Parsed p;
+    p.parser.start(false);
+    EXPECT_THROW(feed_all(p, wire, 0), ParseError) << wire;
+  }
+}
+
+TEST(H1Parser, TransferCodingsCountOverEveryLine) {
+  // chunked then gzip on a second line: chunked is not the final coding, so the body runs to
+  // the close (RFC 9112 §6.3) and is still gzip-coded.
+  Parsed a;
+  a.parser.start(false);
+  feed_all(a,
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n"
+           "5\r\nhello",
+           0);
+  EXPECT_FALSE(a.parser.done());
+  EXPECT_TRUE(a.parser.transfer_coded());
+  EXPECT_FALSE(a.parser.keep_alive());
+  EXPECT_TRUE(a.parser.on_eof());
+  EXPECT_EQ(a.body, "5\r\nhello");
+  // gzip then chunked over two lines: de-chunked, and flagged as still coded.
+  Parsed b;
+  b.parser.start(false);
+  feed_all(b,
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "2\r\nxy\r\n0\r\n\r\n",
+           0);
+  EXPECT_TRUE(b.parser.done());
+  EXPECT_TRUE(b.parser.transfer_coded());
+  EXPECT_EQ(b.body, "xy");
+  // Plain chunked is not "coded".
+  Parsed c;
+  c.parser.start(false);
+  feed_all(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 0);
+  EXPECT_TRUE(c.parser.done());
+  EXPECT_FALSE(c.parser.transfer_coded());
+  EXPECT_TRUE(c.parser.keep_alive());
+}
+
+TEST(H1Parser, TransferEncodingWithContentLengthClosesTheConnection) {
+  Parsed p;
+  p.parser.start(false);
+  feed_all(p,
+           "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "2\r\nok\r\n0\r\n\r\n",
+           0);
+  ASSERT_TRUE(p.parser.done());
+  EXPECT_EQ(p.body, "ok");  // Transfer-Encoding wins
+  EXPECT_FALSE(p.parser.keep_alive());
+  EXPECT_FALSE(p.parser.content_length());
+}
+
 TEST(H1Parser, HeadLargerThanTheLimitThrows) {
   Parsed p;
   p.parser.start(false);

@@ -158,5 +158,17 @@ TEST(UrlParts, ParsesAndRejects) {
   EXPECT_FALSE(parse_url("http://"));
 }
 
+TEST(UrlParts, PortsAndIpv6Hosts) {
+  for (const char* bad : {"http://h:99999/x", "http://h:-1/x", "http://h:65536/", "http://h:8a/",
+                          "http://[::1/x", "http://[]:80/", "http://[::1]x/", "http://h:000080/"}) {
+    EXPECT_FALSE(parse_url(bad)) << bad;
+  }
+  for (const char* good : {"http://h:65535/x", "http://h:/x", "http://[::1]/x",
+                           "http://[::1]:8080/x", "http://u:p@[fe80::1]:1/"}) {
+    EXPECT_TRUE(parse_url(good)) << good;
+  }
+  EXPECT_EQ(parse_url("http://[::1]:8080/x")->authority, "[::1]:8080");
+}
+
 }  // namespace
 }  // namespace asyncfs::http

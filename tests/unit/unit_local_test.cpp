@@ -586,6 +586,53 @@ TEST(LocalFs, SharedInstancePerIoThread) {
   io->shutdown();
 }
 
+TEST(LocalFs, SymlinksBackToAnAncestorEndTheWalk) {
+  // b/up -> .. and b/abs -> (absolute) a: find, du, walk and cp -r used to grow to 1.5 GB.
+  testing::TempDir tmp("unit-local");
+  const std::string a = tmp / "a";
+  stdfs::create_directories(a + "/b");
+  auto fs = make_local();
+  fs->pipe_file(a + "/f.txt", "f");
+  fs->pipe_file(a + "/b/g.txt", "g");
+  stdfs::create_directory_symlink("..", a + "/b/up");
+  stdfs::create_directory_symlink(a, a + "/b/abs");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto found = fs->find(a);
+  EXPECT_LT(found.size(), 20u);
+  EXPECT_TRUE(found.count(a + "/f.txt"));
+  EXPECT_TRUE(found.count(a + "/b/g.txt"));
+  EXPECT_LT(fs->du(a).size(), 20u);
+  fs->copy(a, tmp / "copy", TransferOptions{.recursive = true});
+  EXPECT_TRUE(stdfs::exists(tmp / "copy/b/g.txt"));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+}
+
+TEST(LocalFs, SpecialFilesAreReportedAndNeverCopied) {
+  testing::TempDir tmp("unit-local");
+  stdfs::create_directories(tmp / "tree");
+  auto fs = make_local();
+  fs->pipe_file(tmp / "tree/a.txt", "a");
+  ASSERT_EQ(::mkfifo((tmp / "tree/pipe").c_str(), 0600), 0);
+  const FileInfo info = fs->info(tmp / "tree/pipe");
+  EXPECT_EQ(info.type, FileType::kOther);
+  EXPECT_EQ(info.extra.at("special"), "fifo");
+  // cp -r opened the FIFO for reading and hung forever, with a temporary file left behind.
+  auto copy = std::async(std::launch::async, [&] {
+    fs->copy(tmp / "tree", tmp / "out", TransferOptions{.recursive = true});
+  });
+  ASSERT_EQ(copy.wait_for(10s), std::future_status::ready) << "the copy hangs";
+  try {
+    copy.get();
+    ADD_FAILURE() << "a FIFO was copied";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("fifo"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(stdfs::exists(tmp / "out/pipe"));
+  if (stdfs::exists(tmp / "out")) {
+    EXPECT_TRUE(temp_files(tmp / "out").empty());
+  }
+}
+
 TEST(LocalFs, ConcurrentWritersToOneNameNeverTear) {
   testing::TempDir tmp("unit-local");
   auto fs = make_local(/*block_size=*/512);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "asyncfs/path.hpp"
+#include "asyncfs/registry.hpp"
 
 namespace asyncfs {
 namespace {
@@ -54,6 +55,29 @@ TEST(Path, HasMagic) {
   EXPECT_FALSE(path::has_magic("plain/path.txt"));
   EXPECT_FALSE(path::has_magic("{a,b}"));
   EXPECT_FALSE(path::has_magic("a]b"));
+}
+
+TEST(Path, EscapeGlobMatchesItselfOnly) {
+  for (const std::string s : {"http://[::1]:8080/a", "x*y?z[0]", "plain"}) {
+    EXPECT_TRUE(path::GlobPattern(path::escape_glob(s)).match(s)) << s;
+  }
+  EXPECT_FALSE(path::GlobPattern(path::escape_glob("a*")).match("abc"));
+  EXPECT_EQ(path::escape_glob("[::1]"), "[[]::1]");
+}
+
+TEST(Path, HttpUrlsWithIpv6HostsAreNotPatterns) {
+  // "[" in a host is an IPv6 literal; only '*' and '[' after the authority are wildcards, and
+  // '?' starts the query.
+  register_builtin_implementations();
+  auto fs = filesystem("http");
+  EXPECT_FALSE(fs->has_magic("http://[::1]:8080/x"));
+  EXPECT_FALSE(fs->has_magic("http://[::1]:8080/x?a=1"));
+  EXPECT_FALSE(fs->has_magic("http://[::1]"));
+  EXPECT_TRUE(fs->has_magic("http://[::1]:8080/dir/*.txt"));
+  EXPECT_TRUE(fs->has_magic("http://host/x[0-9]"));
+  EXPECT_EQ(fs->find_magic("http://[::1]:8080/d/[ab]"), std::string("http://[::1]:8080/d/").size());
+  auto mem = filesystem("memory");
+  EXPECT_TRUE(mem->has_magic("/a?c"));
 }
 
 TEST(Path, Utf8Validation) {

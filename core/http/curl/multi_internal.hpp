@@ -26,7 +26,7 @@ namespace asyncfs::http {
 constexpr std::size_t kMaxPooledEasy = 64;
 
 /// Why our own callbacks stopped a transfer (curl then reports WRITE_ERROR / ABORTED).
-enum class Abort { kNone, kSink, kUploadRead };
+enum class Abort { kNone, kSink, kUploadRead, kProtocol };
 
 struct SocketCtx;
 struct Transfer;
@@ -101,6 +101,7 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   CURLcode result = CURLE_OK;
   Abort abort = Abort::kNone;
   SinkStop sink_stop = SinkStop::kNone;  // with Abort::kSink
+  std::string protocol_problem;          // with Abort::kProtocol
   std::exception_ptr sink_error;
   int upload_errno = 0;
   std::optional<std::stop_callback<OnStop>> on_stop;
@@ -128,6 +129,7 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   }
 
   static size_t on_header(char* data, size_t size, size_t n, void* self);
+  size_t header_line(std::string_view line);
   static size_t on_write(char* data, size_t size, size_t n, void* self);
   static size_t on_read(char* data, size_t size, size_t n, void* self);
   static int on_seek(void* self, curl_off_t offset, int origin);

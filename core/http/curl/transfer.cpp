@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -22,13 +23,61 @@ namespace {
 // Largest local-file read done inside curl's read callback (see Transfer::on_read).
 constexpr std::size_t kMaxUploadChunk = 64 * 1024;
 
+/// CURLOPT_DEBUGFUNCTION: curl's verbose trace on stderr with the values of Authorization,
+/// Proxy-Authorization, Cookie and Set-Cookie replaced; bodies are not printed.
+int redacted_trace(CURL*, curl_infotype type, char* data, size_t size, void*) {
+  static constexpr std::string_view kSecret[] = {
+      "authorization:", "proxy-authorization:", "cookie:", "set-cookie:"};
+  const char* prefix = type == CURLINFO_TEXT         ? "* "
+                       : type == CURLINFO_HEADER_IN  ? "< "
+                       : type == CURLINFO_HEADER_OUT ? "> "
+                                                     : nullptr;
+  if (!prefix) return 0;
+  std::string_view text(data, size);
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    bool secret = false;
+    for (std::string_view s : kSecret) {
+      secret = secret || (line.size() >= s.size() && iequals(line.substr(0, s.size()), s));
+    }
+    if (secret) line = line.substr(0, line.find(':') + 1);
+    std::fprintf(stderr, "%s%.*s%s\n", prefix, static_cast<int>(line.size()), line.data(),
+                 secret ? " <redacted>" : "");
+  }
+  return 0;
+}
+
 }  // namespace
 
 // --- per-transfer curl callbacks (no curl multi calls, no resumption in here) -----------------
 
 size_t Transfer::on_header(char* data, size_t size, size_t n, void* self) {
   auto* t = static_cast<Transfer*>(self);
-  const std::string_view line(data, size * n);
+  // A libcurl callback: nothing may escape it (std::terminate). Whatever the header handling
+  // throws (an allocation, the sink's on_head) fails this one transfer.
+  try {
+    return t->header_line(std::string_view(data, size * n));
+  } catch (...) {
+    t->sink_error = std::current_exception();
+    t->sink_stop = SinkStop::kThrew;
+    t->abort = Abort::kSink;
+    return 0;
+  }
+}
+
+size_t Transfer::header_line(std::string_view line) {
+  Transfer* t = this;
+  // What the native parser refuses, refused here too: both transports answer alike.
+  auto refuse = [t](std::string problem) -> size_t {
+    t->abort = Abort::kProtocol;
+    t->protocol_problem = std::move(problem);
+    return 0;  // curl fails the transfer with CURLE_WRITE_ERROR
+  };
+  if (line.find('\0') != std::string_view::npos) return refuse("NUL byte in response head");
   if (line.starts_with("HTTP/")) {
     // A new response (redirect hop, 100 Continue, proxy CONNECT): the last one's headers win.
     t->response.headers.clear();
@@ -41,7 +90,7 @@ size_t Transfer::on_header(char* data, size_t size, size_t n, void* self) {
       }
       t->response.status = status;
     }
-    return size * n;
+    return line.size();
   }
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) {
@@ -54,24 +103,20 @@ size_t Transfer::on_header(char* data, size_t size, size_t n, void* self) {
     if (final_head && t->request.sink.on_head) {
       t->request.sink.on_head(t->response.status, t->response.headers);
     }
-    return size * n;
+    return line.size();
   }
   std::string name = lower(trim(line.substr(0, colon)));
   std::string value(trim(line.substr(colon + 1)));
   if (name == "content-length") {
-    std::uint64_t v = 0;
-    bool ok = !value.empty();
-    for (char c : value) {
-      if (c < '0' || c > '9') {
-        ok = false;
-        break;
-      }
-      v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    const std::optional<std::uint64_t> v = parse_content_length(value);
+    if (!v) return refuse("malformed Content-Length: " + value.substr(0, 64));
+    if (t->content_length && *t->content_length != *v) {
+      return refuse("conflicting Content-Length values");
     }
-    if (ok) t->content_length = v;
+    t->content_length = v;
   }
   t->response.headers.emplace_back(std::move(name), std::move(value));
-  return size * n;
+  return line.size();
 }
 
 size_t Transfer::on_write(char* data, size_t size, size_t n, void* self) {
@@ -202,7 +247,11 @@ void configure_easy(Transfer& t) {
   set(CURLOPT_WRITEDATA, static_cast<void*>(&t));
   set(CURLOPT_TCP_KEEPALIVE, 1L);
   static const bool verbose = std::getenv("ASYNCFS_CURL_VERBOSE") != nullptr;
-  if (verbose) set(CURLOPT_VERBOSE, 1L);  // curl's trace on stderr, for debugging
+  if (verbose) {
+    // curl's trace on stderr, for debugging, through a filter that redacts credentials.
+    set(CURLOPT_DEBUGFUNCTION, &redacted_trace);
+    set(CURLOPT_VERBOSE, 1L);
+  }
 
   // curl 7.88 does not always rewind a request body for a 307/308 it follows (seen: the
   // response came before the upload finished, the next hop sent headers, then nothing), so a
@@ -315,6 +364,8 @@ std::string cause_of(const Transfer& t) {
     case Abort::kUploadRead:
       throw IoError(t.request.upload_path, "reading the upload body of " + url + " failed",
                     ErrorDetails{0, std::strerror(t.upload_errno)});
+    case Abort::kProtocol:
+      throw ProtocolError(url, "invalid HTTP response", ErrorDetails{0, t.protocol_problem});
     case Abort::kNone:
       break;
   }
@@ -343,8 +394,14 @@ std::string cause_of(const Transfer& t) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
       throw NetworkError(url, "cannot resolve host", std::move(details));
-    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_CONNECT: {
+      long os_errno = 0;
+      curl_easy_getinfo(t.easy, CURLINFO_OS_ERRNO, &os_errno);
+      if (os_errno == EMFILE || os_errno == ENFILE) {
+        throw NetworkError(url, std::string(kTooManyOpenFiles), std::move(details));
+      }
       throw NetworkError(url, "cannot connect", std::move(details));
+    }
     case CURLE_SSL_CACERT_BADFILE:
       // The caller's ca_path is a bad argument; a system without a CA bundle (no
       // ca-certificates package) simply cannot verify anything.
@@ -358,7 +415,7 @@ std::string cause_of(const Transfer& t) {
     case CURLE_SSL_CIPHER:
       throw NetworkError(url, std::string(kTlsFailure), std::move(details));
     case CURLE_OUT_OF_MEMORY:
-      throw std::bad_alloc();
+      throw OutOfMemory(url, "libcurl ran out of memory", std::move(details));
     default:
       // SEND/RECV_ERROR, GOT_NOTHING, HTTP2 stream errors...: the connection failed.
       throw NetworkError(url, "HTTP transfer failed", std::move(details));

@@ -200,6 +200,12 @@ void Exchange::on_head(ResponseParser& p) {
     discard = true;
     return;
   }
+  if (p.transfer_coded()) {
+    // "Transfer-Encoding: gzip, chunked": this client only de-chunks; libcurl decodes the
+    // rest, so the hop is redone there rather than delivering compressed bytes as the body.
+    fallback = true;
+    return;
+  }
   if (!rq->accept_encoding.empty()) {
     // We asked for identity; a server compressing anyway is left to libcurl, which decodes.
     // Nothing has reached the sink or the progress callback yet.
@@ -408,6 +414,9 @@ void Conn::on_read(std::string_view data) {
     }
   } catch (const ParseError& err) {
     e->fail_with<ProtocolError>("invalid HTTP response", ErrorDetails{0, err.what()});
+  } catch (const std::bad_alloc&) {
+    // A libuv read callback: nothing may escape it. The one exchange fails.
+    e->fail_with<OutOfMemory>("out of memory while reading the response");
   }
   if (e->stop != SinkStop::kNone) {
     e->fail(sink_stop_error(e->stop, *e->rq, std::exchange(e->sink_error, nullptr)));
@@ -517,6 +526,9 @@ void Conn::fail_connect(int rc, bool resolving_failed) {
     if (resolving_failed) {
       e->fail_with<NetworkError>("cannot resolve host",
                                  ErrorDetails{0, e->url->host + ": " + uv_text(rc)});
+    } else if (rc == UV_EMFILE || rc == UV_ENFILE) {
+      e->fail_with<NetworkError>(std::string(kTooManyOpenFiles),
+                                 ErrorDetails{0, e->url->host_header + ": " + uv_text(rc)});
     } else {
       e->fail_with<NetworkError>("cannot connect",
                                  ErrorDetails{0, e->url->host_header + ": " + uv_text(rc)});

@@ -19,18 +19,6 @@ void for_each_token(std::string_view value, F&& f) {
   }
 }
 
-std::uint64_t parse_decimal(std::string_view s) {
-  constexpr std::uint64_t kMax = 1ull << 62;
-  if (s.empty()) throw ParseError("empty Content-Length");
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') throw ParseError("malformed Content-Length: " + std::string(s));
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-    if (v > kMax) throw ParseError("Content-Length too large: " + std::string(s));
-  }
-  return v;
-}
-
 }  // namespace
 
 void ResponseParser::start(bool head_request) {
@@ -42,8 +30,7 @@ void ResponseParser::start(bool head_request) {
   minor_version_ = 1;
   headers_.clear();
   content_length_.reset();
-  chunked_ = false;
-  close_delimited_ = false;
+  reset_framing();
   keep_alive_ = true;
   connection_close_ = false;
   connection_keep_alive_ = false;
@@ -112,7 +99,20 @@ std::size_t ResponseParser::lines(std::string_view in) {
   return used;
 }
 
+void ResponseParser::reset_framing() {
+  chunked_ = false;
+  close_delimited_ = false;
+  transfer_encoding_ = false;
+  transfer_coded_ = false;
+  chunked_seen_ = false;
+  last_coding_chunked_ = false;
+  last_field_framing_ = false;
+}
+
 void ResponseParser::head_line(std::string_view line) {
+  // RFC 9110 §5.5: a NUL in a field is an error, not something to pass on (libcurl refuses
+  // it too, so both transports answer alike).
+  if (line.find('\0') != std::string_view::npos) throw ParseError("NUL byte in response head");
   if (!status_seen_) {
     status_line(line);
     return;
@@ -148,8 +148,11 @@ void ResponseParser::status_line(std::string_view line) {
 
 void ResponseParser::header_field(std::string_view line) {
   if (line.front() == ' ' || line.front() == '\t') {
-    // Obsolete line folding: a continuation of the previous field's value.
+    // Obsolete line folding: a continuation of the previous field's value. Not of a field
+    // that frames the message: its value was acted on already, and a fold there is a
+    // smuggling attempt more often than an old server.
     if (headers_.empty()) throw ParseError("continuation line before any header field");
+    if (last_field_framing_) throw ParseError("folded Content-Length or Transfer-Encoding");
     auto& value = headers_.back().second;
     value.push_back(' ');
     value.append(trim(line));
@@ -166,25 +169,25 @@ void ResponseParser::header_field(std::string_view line) {
     c = ascii_lower(c);
   }
   const std::string_view value = trim(line.substr(colon + 1));
+  last_field_framing_ = name == "content-length" || name == "transfer-encoding";
   if (name == "content-length") {
     // "n, n" repeated in one field is allowed; different values are an attack or a bug.
-    for_each_token(value, [&](std::string_view token) {
-      const std::uint64_t v = parse_decimal(token);
-      if (content_length_ && *content_length_ != v) {
-        throw ParseError("conflicting Content-Length values");
-      }
-      content_length_ = v;
-    });
-  } else if (name == "transfer-encoding") {
-    bool last_chunked = false;
-    for_each_token(value, [&](std::string_view token) {
-      last_chunked = iequals(token, "chunked");
-      if (!last_chunked) close_delimited_ = true;
-    });
-    if (last_chunked) {
-      chunked_ = true;
-      close_delimited_ = false;
+    const std::optional<std::uint64_t> v = parse_content_length(value);
+    if (!v) throw ParseError("malformed Content-Length: " + std::string(value.substr(0, 64)));
+    if (content_length_ && *content_length_ != *v) {
+      throw ParseError("conflicting Content-Length values");
     }
+    content_length_ = v;
+  } else if (name == "transfer-encoding") {
+    // Codings accumulate over every Transfer-Encoding line, in order (RFC 9110 §5.3).
+    transfer_encoding_ = true;
+    for_each_token(value, [&](std::string_view token) {
+      const bool chunked = iequals(token, "chunked");
+      if (chunked && chunked_seen_) throw ParseError("chunked transfer coding applied twice");
+      chunked_seen_ = chunked_seen_ || chunked;
+      if (!chunked) transfer_coded_ = true;
+      last_coding_chunked_ = chunked;
+    });
   } else if (name == "connection") {
     for_each_token(value, [&](std::string_view token) {
       if (iequals(token, "close")) connection_close_ = true;
@@ -201,11 +204,21 @@ void ResponseParser::end_of_head() {
     status_seen_ = false;
     headers_.clear();
     content_length_.reset();
-    chunked_ = close_delimited_ = connection_close_ = connection_keep_alive_ = false;
+    reset_framing();
+    connection_close_ = connection_keep_alive_ = false;
     return;
   }
   keep_alive_ =
       minor_version_ == 0 ? connection_keep_alive_ && !connection_close_ : !connection_close_;
+  if (transfer_encoding_) {
+    // RFC 9112 §6.1/§6.3: Transfer-Encoding overrides Content-Length, and a message with both
+    // may be a smuggling attempt: use it, but never the connection after it. Chunked framing
+    // only when chunked is the final coding; otherwise the body runs until the close.
+    if (content_length_) keep_alive_ = false;
+    content_length_.reset();
+    chunked_ = last_coding_chunked_;
+    close_delimited_ = !chunked_;
+  }
   if (head_request_ || status_ == 204 || status_ == 304) {
     state_ = State::kDone;
   } else if (chunked_) {

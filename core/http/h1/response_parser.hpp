@@ -52,7 +52,12 @@ class ResponseParser {
   int status() const noexcept { return status_; }
   /// Field names lower-cased, values trimmed, in arrival order (the final response's only).
   Headers& headers() noexcept { return headers_; }
+  /// The body length from Content-Length (nullopt when absent or overridden by
+  /// Transfer-Encoding).
   std::optional<std::uint64_t> content_length() const noexcept { return content_length_; }
+  /// The body carries a transfer coding other than chunked (gzip...): this parser only
+  /// de-chunks, so the bytes it delivers would still be encoded.
+  bool transfer_coded() const noexcept { return transfer_coded_; }
   /// False when the connection cannot carry another request after this response.
   bool keep_alive() const noexcept { return keep_alive_; }
   /// Body bytes still expected with Content-Length framing (for error messages).
@@ -71,6 +76,7 @@ class ResponseParser {
   };
 
   /// Consumes one head line (without its line ending); moves past the head at the blank line.
+  void reset_framing();
   void head_line(std::string_view line);
   void status_line(std::string_view line);
   void header_field(std::string_view line);
@@ -89,6 +95,11 @@ class ResponseParser {
   std::optional<std::uint64_t> content_length_;
   bool chunked_ = false;
   bool close_delimited_ = false;
+  bool transfer_encoding_ = false;  // a Transfer-Encoding field was seen
+  bool transfer_coded_ = false;     // ... naming a coding other than chunked
+  bool chunked_seen_ = false;
+  bool last_coding_chunked_ = false;
+  bool last_field_framing_ = false;  // the previous field was Content-Length/Transfer-Encoding
   bool keep_alive_ = true;
   bool connection_close_ = false;
   bool connection_keep_alive_ = false;

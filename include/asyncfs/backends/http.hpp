@@ -43,12 +43,14 @@ struct HttpOptions {
   /// ("low_speed_limit" bytes/s, "low_speed_time" seconds). There is no total timeout unless
   /// "timeout" (seconds) is set: large downloads must not die at an arbitrary wall-clock limit.
   std::uint32_t low_speed_limit = 1;
-  std::chrono::milliseconds low_speed_time{60'000};
+  std::chrono::milliseconds low_speed_time{30'000};
   std::optional<std::chrono::milliseconds> timeout;
 
   /// Retries of idempotent requests (GET, HEAD, PUT, DELETE) after the first attempt
   /// ("retries"; 0 disables) on 408/425/429/500/502/503/504, connection errors, timeouts and
-  /// truncated bodies. The n-th retry waits retry_backoff * 2^(n-1) with full jitter, or what
+  /// truncated bodies; after a timeout only once (a server silent for a whole low-speed
+  /// window is seldom quicker the next time: a silent server fails a call in about a minute,
+  /// 2 × 30 s). The n-th retry waits retry_backoff * 2^(n-1) with full jitter, or what
   /// Retry-After says, both capped at retry_max_wait ("retry_backoff", "retry_max_wait",
   /// seconds).
   int retries = 3;
