@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <map>
+#include <mutex>
 
 #include "asyncfs/errors.hpp"
 #include "asyncfs/path.hpp"
@@ -136,8 +139,58 @@ void Console::draw_status(std::string_view text, bool final) {
   status_shown_ = !final;
 }
 
+namespace {
+
+/// Failures held back per host (report_error), under their own lock: bulk commands report
+/// from several threads.
+struct Suppressed {
+  std::mutex mutex;
+  std::map<std::string, std::uint64_t> by_host;
+};
+
+Suppressed& suppressed() {
+  static Suppressed s;
+  return s;
+}
+
+/// "scheme://host:port" of a circuit-open failure, or "" for any other error.
+std::string circuit_open_host(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const NetworkError& n) {
+    if (!n.message().starts_with(kCircuitOpenMessage)) return {};
+    const std::string_view url = n.path();
+    const std::size_t scheme = url.find("://");
+    if (scheme == std::string_view::npos) return std::string(url);
+    return std::string(url.substr(0, url.find_first_of("/?#", scheme + 3)));
+  } catch (...) {
+  }
+  return {};
+}
+
+}  // namespace
+
 void report_error(std::string_view url, std::string_view stripped, const std::exception_ptr& e) {
+  const std::string host = circuit_open_host(e);
+  if (!host.empty()) {
+    Suppressed& s = suppressed();
+    std::lock_guard lock(s.mutex);
+    if (s.by_host[host]++ > 0) return;  // the first is shown; report_suppressed() counts on
+  }
   Console::instance().error(describe_error(url, stripped, e));
+}
+
+void report_suppressed() {
+  Suppressed& s = suppressed();
+  std::lock_guard lock(s.mutex);
+  for (const auto& [host, n] : s.by_host) {
+    if (n > 1) {
+      Console::instance().error(
+          fmt::format("{}: {} more files failed, not tried: the host refused connections",
+                      one_line(host), n - 1));
+    }
+  }
+  s.by_host.clear();
 }
 
 std::pair<std::vector<std::string>, std::string> split_destination(

@@ -82,8 +82,11 @@ class Console {
   bool status_shown_ = false;
 };
 
-/// Reports a failure about `url` on stderr.
+/// Reports a failure about `url` on stderr. Requests refused by an open circuit (a dead host)
+/// are reported once per host; the rest are counted for report_suppressed().
 void report_error(std::string_view url, std::string_view stripped, const std::exception_ptr& e);
+/// One line per host whose further failures report_error() held back; call once at the end.
+void report_suppressed();
 
 /// Splits the last element off: sources and destination of get/put/cp/mv.
 /// \throws UsageError when there are fewer than two paths.

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   try {
     asyncfs::register_builtin_implementations();
     rc = asyncfs::cli::parse_and_run(argc, argv);
+    asyncfs::cli::report_suppressed();
   } catch (const asyncfs::cli::UsageError& e) {
     Console::instance().error(e.what());
     rc = asyncfs::cli::kExitUsage;

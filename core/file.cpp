@@ -323,4 +323,30 @@ Task<std::unique_ptr<AsyncFile>> AsyncFileSystem::_open(std::string path, std::s
   co_return make_buffered_file(shared_from_this(), std::move(p), std::move(mode), size, block);
 }
 
+Task<std::uint64_t> AsyncFileSystem::_stream_file(std::string path,
+                                                  UniqueFunction<void(std::string_view)> on_data) {
+  constexpr std::int64_t kChunk = 1 << 20;
+  // Named locals, not temporaries in the co_await expression (g++ 12 destroys those twice:
+  // docs/writing-a-backend.md).
+  OpenOptions opts;
+  std::string mode = "rb";
+  Task<std::unique_ptr<AsyncFile>> opening = _open(std::move(path), std::move(mode), opts);
+  std::unique_ptr<AsyncFile> file = co_await std::move(opening);
+  std::uint64_t total = 0;
+  std::exception_ptr failed;
+  try {
+    for (;;) {
+      Bytes chunk = co_await file->read(kChunk);
+      if (chunk.empty()) break;
+      total += chunk.size();
+      on_data(chunk);
+    }
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  co_await file->close();  // not in a catch block: see docs/writing-a-backend.md
+  if (failed) std::rethrow_exception(failed);
+  co_return total;
+}
+
 }  // namespace asyncfs

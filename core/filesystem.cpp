@@ -190,6 +190,12 @@ CatResult AsyncFileSystem::cat(Paths paths, CatOptions opts, CallTimeout t) {
   return run_sync(_cat(std::move(paths), opts), t);
 }
 
+std::uint64_t AsyncFileSystem::stream_file(std::string path,
+                                           UniqueFunction<void(std::string_view)> on_data,
+                                           CallTimeout t) {
+  return run_sync(_stream_file(std::move(path), std::move(on_data)), t);
+}
+
 std::vector<Outcome<Bytes>> AsyncFileSystem::cat_ranges(
     std::vector<std::string> paths, std::vector<std::optional<std::int64_t>> starts,
     std::vector<std::optional<std::int64_t>> ends, CallTimeout t) {

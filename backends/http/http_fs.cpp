@@ -28,6 +28,7 @@
 #include "core/fs/file_writer.hpp"
 #include "core/fs/temp_file.hpp"
 #include "core/fs/uv_fs.hpp"
+#include "core/http/header_util.hpp"
 #include "core/http/ranges.hpp"
 
 namespace asyncfs::http {
@@ -191,6 +192,11 @@ HttpFileSystem::HttpFileSystem(HttpOptions options)
   t.proxy = options_.proxy;
   t.max_host_connections = options_.max_connections_per_host;
   t.native_http1 = options_.transport != "curl";
+  t.max_decoded_bytes = options_.max_decoded_bytes;
+  t.max_decoded_ratio = options_.max_decoded_ratio;
+  t.circuit_failures = options_.circuit_failures;
+  t.circuit_cooldown = options_.circuit_cooldown;
+  c.redirect_safe_headers = options_.redirect_safe_headers;
   c.retry.retries = options_.retries;
   c.retry.rate_limited_retries = options_.retries;  // "retries" counts 429s too
   c.retry.backoff = options_.retry_backoff;
@@ -586,6 +592,96 @@ Task<void> HttpFileSystem::_get_file(std::string rpath, std::string lpath, Callb
       throw_status(resp, url, "GET");
     }
     if (progress) progress->absolute_update(0);
+  }
+}
+
+namespace {
+
+/// What one attempt of _stream_file saw; its callbacks run inside the transport's callbacks.
+struct StreamAttempt {
+  long status = 0;
+  std::uint64_t skip = 0;  ///< bytes an earlier attempt delivered
+  bool changed = false;    ///< length or ETag differ from the first answer's
+  bool sink_threw = false;
+  std::string error_body;  ///< start of a non-200 body, for the message
+};
+
+/// Length and ETag of the first 200: a retry must find the same file.
+struct StreamIdentity {
+  bool known = false;
+  std::optional<std::uint64_t> length;
+  std::string etag;
+};
+
+}  // namespace
+
+Task<std::uint64_t> HttpFileSystem::_stream_file(std::string path,
+                                                 UniqueFunction<void(std::string_view)> on_data) {
+  const std::string url = strip_protocol(path);
+  RequestSpec spec;
+  spec.url = url;
+  // Decoded bodies have no offsets to resume at, so a retry starts over and skips what was
+  // delivered (a Range would not save those bytes on a compressed answer either).
+  spec.accept_encoding = kDecodedEncodings;
+  Attempts attempts(*client_, spec);
+  std::uint64_t delivered = 0;
+  StreamIdentity first;
+  for (;;) {
+    auto a = std::make_shared<StreamAttempt>();
+    a->skip = delivered;
+    Request req = co_await attempts.start();
+    req.sink.on_head = [a, &first](long status, const Headers& headers) {
+      a->status = status;
+      if (status != 200 && status != 203) return;
+      std::optional<std::uint64_t> length;
+      std::string etag;
+      for (const auto& [name, value] : headers) {
+        if (name == "content-length") length = parse_content_length(value);
+        if (name == "etag") etag = value;
+      }
+      if (!first.known) {
+        first = StreamIdentity{true, length, std::move(etag)};
+      } else {
+        a->changed = length != first.length || etag != first.etag;
+      }
+    };
+    req.sink.on_data = [a, &on_data, &delivered, &url](std::string_view data) {
+      if (a->status != 200 && a->status != 203) {
+        const std::size_t keep = std::min<std::size_t>(data.size(), 256 - a->error_body.size());
+        a->error_body.append(data.substr(0, keep));
+        return true;
+      }
+      if (a->changed) {
+        a->sink_threw = true;
+        throw IoError(url, "the file changed while it was read (length or ETag differ)");
+      }
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(a->skip, data.size()));
+      a->skip -= n;
+      data.remove_prefix(n);
+      if (data.empty()) return true;
+      a->sink_threw = true;  // until on_data returns
+      on_data(data);
+      a->sink_threw = false;
+      delivered += data.size();
+      return true;
+    };
+    Response resp;
+    std::exception_ptr err;
+    bool got = false;
+    try {
+      resp = co_await Engine::of(io()).fetch(std::move(req), attempts.transport());
+      got = true;
+    } catch (...) {
+      err = std::current_exception();
+    }
+    if (got && (resp.status == 200 || resp.status == 203)) co_return delivered;
+    if (a->sink_threw) std::rethrow_exception(err);
+    if (got) resp.body = std::move(a->error_body);
+    const bool again = co_await attempts.retry(got ? &resp : nullptr, err);
+    if (!again) {
+      if (!got) std::rethrow_exception(err);
+      throw_status(resp, url, "GET");
+    }
   }
 }
 

@@ -49,6 +49,11 @@ class HttpFileSystem final : public AsyncFileSystem {
                               CatOptions opts) override;
   Task<void> _pipe_file(std::string path, Bytes data, WriteMode mode) override;
   Task<void> _get_file(std::string rpath, std::string lpath, Callback* progress) override;
+  /// One GET whose chunks go to `on_data` as they arrive. A retry after a dropped connection
+  /// asks for the whole body again and skips what was delivered, refusing a body whose
+  /// length or ETag changed meanwhile.
+  Task<std::uint64_t> _stream_file(std::string path,
+                                   UniqueFunction<void(std::string_view)> on_data) override;
   Task<void> _put_file(std::string lpath, std::string rpath, Callback* progress,
                        WriteMode mode) override;
   /// Client-side copy (GET then PUT), whole file in memory.

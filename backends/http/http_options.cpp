@@ -2,11 +2,14 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cctype>
 #include <string>
+#include <string_view>
 
 #include "asyncfs/backends/http.hpp"
 #include "asyncfs/errors.hpp"
+#include "core/http/header_util.hpp"
 
 namespace asyncfs::http {
 namespace {
@@ -64,6 +67,11 @@ HttpOptions HttpOptions::from(Options opts, std::shared_ptr<IoThread> io) {
                             "block_size",
                             "max_connections_per_host",
                             "max_ignored_range_body",
+                            "max_decoded_bytes",
+                            "max_decoded_ratio",
+                            "circuit_failures",
+                            "circuit_cooldown",
+                            "redirect_safe_headers",
                             "method",
                             "transport"});
   if (auto v = opts.get("headers"); v && !v->empty()) out.headers = parse_headers(*v);
@@ -102,6 +110,28 @@ HttpOptions HttpOptions::from(Options opts, std::shared_ptr<IoThread> io) {
   if (auto v = opts.get_int("max_ignored_range_body")) {
     if (*v < 0) bad("max_ignored_range_body", "must be >= 0");
     out.max_ignored_range_body = static_cast<std::uint64_t>(*v);
+  }
+  if (auto v = opts.get_int("max_decoded_bytes")) {
+    if (*v < 0) bad("max_decoded_bytes", "must be >= 0 (0 = no cap)");
+    out.max_decoded_bytes = static_cast<std::uint64_t>(*v);
+  }
+  if (auto v = opts.get_int("max_decoded_ratio")) {
+    if (*v < 0 || *v > 0xFFFFFFFFll) bad("max_decoded_ratio", "must be 0..4294967295 (0 = no cap)");
+    out.max_decoded_ratio = static_cast<std::uint32_t>(*v);
+  }
+  if (auto v = opts.get_int("circuit_failures")) {
+    if (*v < 0 || *v > 1'000'000) bad("circuit_failures", "must be 0..1000000 (0 = never open)");
+    out.circuit_failures = static_cast<int>(*v);
+  }
+  if (auto v = opts.get_seconds("circuit_cooldown")) out.circuit_cooldown = *v;
+  if (auto v = opts.get("redirect_safe_headers")) {
+    std::string_view rest = *v;
+    while (!rest.empty()) {
+      const std::size_t comma = std::min(rest.find(','), rest.size());
+      std::string name = lower(trim(rest.substr(0, comma)));
+      if (!name.empty()) out.redirect_safe_headers.push_back(std::move(name));
+      rest.remove_prefix(std::min(comma + 1, rest.size()));
+    }
   }
   if (auto v = opts.get("method")) {
     std::string m = *v;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "asyncfs/errors.hpp"
+#include "core/http/header_util.hpp"
 
 namespace asyncfs::http {
 
@@ -95,6 +96,13 @@ Task<Request> Attempts::start() {
   req.method = spec_.method;
   req.url = spec_.url;
   req.headers = opts.headers;
+  for (const auto& [name, value] : opts.headers) {
+    std::string lower_name = lower(name);
+    if (std::find(opts.redirect_safe_headers.begin(), opts.redirect_safe_headers.end(),
+                  lower_name) == opts.redirect_safe_headers.end()) {
+      req.private_headers.push_back(std::move(lower_name));
+    }
+  }
   if (!sent_auth_.empty()) req.headers.emplace_back("Authorization", sent_auth_);
   for (const auto& kv : spec_.headers) req.headers.push_back(kv);
   req.body = spec_.body;

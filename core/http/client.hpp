@@ -58,7 +58,10 @@ struct RequestSpec {
 struct ClientOptions {
   TransportOptions transport;
   RetryPolicy retry;
-  Headers headers;                     ///< sent with every request
+  Headers headers;  ///< sent with every request
+  /// Lower-case names of `headers` that may follow a redirect to another host; the others
+  /// are dropped there, like Authorization and Cookie (an API key is a credential too).
+  std::vector<std::string> redirect_safe_headers;
   std::shared_ptr<AuthProvider> auth;  ///< null = no authentication
   /// Without `auth` (or when it gives nothing): the Authorization value for a URL's origin,
   /// "" for none (credentials a user put in URLs). Called on the loop thread.

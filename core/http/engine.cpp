@@ -4,9 +4,11 @@
 
 #include "core/http/engine.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "asyncfs/errors.hpp"
+#include "core/http/circuit_breaker.hpp"
 #include "core/http/curl/multi.hpp"
 #include "core/http/h1/client.hpp"
 #include "core/http/redirect.hpp"
@@ -22,6 +24,7 @@ std::optional<std::string> Response::header(std::string_view lower_name) const {
 
 struct Engine::Impl {
   IoThread* io = nullptr;
+  CircuitBreaker breaker;
   std::unique_ptr<h1::Client> native;
   std::unique_ptr<CurlMulti> curl;
 };
@@ -47,7 +50,44 @@ std::uint64_t Engine::connections_opened() const noexcept {
   return impl_->curl->connections_opened() + impl_->native->connections_opened();
 }
 
+namespace {
+
+/// The host could not be reached at all (as opposed to answering badly, or a local limit).
+bool is_connect_failure(const NetworkError& e) {
+  return e.message() == "cannot connect" || e.message() == "cannot resolve host";
+}
+
+}  // namespace
+
 Task<Response> Engine::fetch(Request request, TransportOptions options) {
+  CircuitBreaker& breaker = impl_->breaker;
+  const int threshold = options.circuit_failures;
+  const std::chrono::milliseconds cooldown = options.circuit_cooldown;
+  const std::string host = CircuitBreaker::key_of(request.url);
+  if (auto why = breaker.refuse(host, threshold, cooldown, CircuitBreaker::Clock::now())) {
+    throw NetworkError(request.url, *why);
+  }
+  bool unreachable = false;
+  std::exception_ptr failed;
+  Response resp;
+  try {
+    resp = co_await fetch_hops(std::move(request), std::move(options));
+  } catch (const NetworkError& e) {
+    unreachable = is_connect_failure(e);
+    failed = std::current_exception();
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  if (unreachable) {
+    breaker.failed(host, threshold, cooldown, CircuitBreaker::Clock::now());
+  } else if (!failed) {
+    breaker.succeeded(host);  // answered, whatever the answer was
+  }
+  if (failed) std::rethrow_exception(failed);
+  co_return resp;
+}
+
+Task<Response> Engine::fetch_hops(Request request, TransportOptions options) {
   Impl* im = impl_.get();
   const std::string original_url = request.url;
   for (int hop = 0;; ++hop) {
@@ -86,6 +126,24 @@ Task<Response> Engine::fetch(Request request, TransportOptions options) {
     }
     prepare_redirect(request, resp.status, next);
   }
+}
+
+std::string decoded_limit_problem(std::uint64_t decoded, std::uint64_t received,
+                                  const TransportOptions& o) {
+  // Below this a ratio says nothing: a few KiB of JSON may well shrink a hundredfold.
+  constexpr std::uint64_t kRatioFloor = 8ull << 20;
+  if (o.max_decoded_bytes > 0 && decoded > o.max_decoded_bytes) {
+    return "decoded body larger than " + std::to_string(o.max_decoded_bytes) +
+           " bytes (max_decoded_bytes)";
+  }
+  if (o.max_decoded_ratio > 0 && decoded > kRatioFloor &&
+      decoded / std::max<std::uint64_t>(received, 1) >= o.max_decoded_ratio) {
+    return "body decodes to " + std::to_string(decoded) + " bytes from " +
+           std::to_string(received) + " received, more than " +
+           std::to_string(o.max_decoded_ratio) +
+           " times as many (a compression bomb? raise max_decoded_ratio to accept it)";
+  }
+  return {};
 }
 
 }  // namespace asyncfs::http

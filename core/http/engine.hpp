@@ -53,7 +53,23 @@ struct TransportOptions {
   /// Serve plain-http GET/HEAD with the native HTTP/1.1 client (h1/client.hpp) instead of
   /// libcurl. Off = libcurl for everything.
   bool native_http1 = true;
+  /// Bodies decoded from a Content-Encoding (gzip, deflate...): the transfer fails with
+  /// TooLarge once the decoded size passes max_decoded_bytes (0 = no cap) or, past 8 MiB,
+  /// max_decoded_ratio times the bytes received (0 = no cap). Stops a compression bomb (1 MB
+  /// that decodes to 1 GiB) before it fills memory or a disk.
+  std::uint64_t max_decoded_bytes = 0;
+  std::uint32_t max_decoded_ratio = 100;
+  /// Circuit breaker (circuit_breaker.hpp): after this many consecutive failures to connect
+  /// to one host (0 = never), its requests fail at once for `circuit_cooldown`, then one
+  /// probes. Engine-wide state, shared by the filesystems of an IoThread.
+  int circuit_failures = 5;
+  std::chrono::milliseconds circuit_cooldown{10'000};
 };
+
+/// Why a decoded body must stop ("" = it may go on): `decoded` bytes delivered from
+/// `received` bytes on the wire, under `o`'s caps.
+std::string decoded_limit_problem(std::uint64_t decoded, std::uint64_t received,
+                                  const TransportOptions& o);
 
 /// \brief Flow control between a streamed body's consumer and the transport carrying it
 /// (Engine::stream). Loop thread only.
@@ -114,6 +130,10 @@ struct Request {
   /// encodings: libcurl sends them and decodes; the native client asks for identity and, when
   /// a server compresses anyway, hands the request to libcurl (either way the body is decoded).
   std::string accept_encoding;
+  /// Lower-case names of headers that, like Authorization and Cookie, are dropped when a
+  /// redirect leads to another scheme, host or port (the user's custom headers that were not
+  /// marked safe to cross hosts).
+  std::vector<std::string> private_headers;
   BodySink sink;
   Callback* progress = nullptr;  ///< set_size(Content-Length) and byte updates
 };
@@ -192,6 +212,9 @@ class Engine final : public IoThread::Service {
   struct Impl;
 
  private:
+  /// fetch() without the circuit breaker: the hops of one request.
+  Task<Response> fetch_hops(Request request, TransportOptions options);
+
   std::unique_ptr<Impl> impl_;
 };
 

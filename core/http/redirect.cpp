@@ -44,6 +44,7 @@ void prepare_redirect(Request& rq, long status, const std::string& location) {
     // Never hand credentials to another host (or port or scheme).
     drop_header(rq.headers, "authorization");
     drop_header(rq.headers, "cookie");
+    for (const std::string& name : rq.private_headers) drop_header(rq.headers, name);
   }
   const bool to_get = (status == 303 && rq.method != "HEAD") ||
                       ((status == 301 || status == 302) && rq.method == "POST");

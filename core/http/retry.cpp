@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "asyncfs/errors.hpp"
+#include "core/http/circuit_breaker.hpp"
 #include "core/http/engine.hpp"
 
 namespace asyncfs::http {
@@ -127,6 +128,8 @@ bool retryable_error(const std::exception_ptr& error) noexcept {
   } catch (const Error& e) {
     // A certificate that failed verification fails the same way next time.
     if (e.kind() == ErrorKind::kNetwork && e.message() == kTlsFailure) return false;
+    // The circuit breaker refused it without trying: retrying now would be refused too.
+    if (e.kind() == ErrorKind::kNetwork && e.message().starts_with(kCircuitOpen)) return false;
     return e.kind() == ErrorKind::kNetwork || e.kind() == ErrorKind::kTimeout;
   } catch (...) {
     return false;

@@ -93,6 +93,10 @@ using IoError = ErrorOf<ErrorKind::kIo>;
 using DirectoryNotEmpty = ErrorOf<ErrorKind::kDirectoryNotEmpty>;
 using OutOfMemory = ErrorOf<ErrorKind::kOutOfMemory>;
 
+/// Start of the message of a NetworkError for a request that was never sent: its host refused
+/// connections several times in a row, so its circuit is open for a while (HTTP transports).
+inline constexpr std::string_view kCircuitOpenMessage = "not tried: the host refused connections";
+
 /// \brief Throws the typed exception (ErrorOf<kind>) for a runtime kind.
 [[noreturn]] void throw_error(ErrorKind kind, std::string path, std::string message,
                               ErrorDetails details = {});

@@ -221,6 +221,12 @@ class AsyncFileSystem : public std::enable_shared_from_this<AsyncFileSystem> {
   /// File object. Default: range reads through _cat_file, writes buffered into _pipe_file.
   virtual Task<std::unique_ptr<AsyncFile>> _open(std::string path, std::string mode,
                                                  OpenOptions opts);
+  /// \brief A whole file as a stream: `on_data` gets its bytes in order, chunk by chunk, and
+  /// the byte count is returned. Memory holds a buffer, never the body (cat --discard, a
+  /// digest, a pipe). `on_data` runs on the loop thread and must not block; what it throws
+  /// ends the read and is rethrown. Default: _open(path, "rb") read 1 MiB at a time.
+  virtual Task<std::uint64_t> _stream_file(std::string path,
+                                           UniqueFunction<void(std::string_view)> on_data);
 
   // --- composite coroutines built on the hooks ----------------------------------------------
   virtual Task<CatResult> _cat(Paths paths, CatOptions opts);
@@ -265,6 +271,9 @@ class AsyncFileSystem : public std::enable_shared_from_this<AsyncFileSystem> {
   Bytes cat_file(std::string path, std::optional<std::int64_t> start = {},
                  std::optional<std::int64_t> end = {}, CallTimeout t = {});
   CatResult cat(Paths paths, CatOptions opts = {}, CallTimeout t = {});
+  /// See _stream_file: `on_data` runs on the IO thread, not the caller's.
+  std::uint64_t stream_file(std::string path, UniqueFunction<void(std::string_view)> on_data,
+                            CallTimeout t = {});
   std::vector<Outcome<Bytes>> cat_ranges(std::vector<std::string> paths,
                                          std::vector<std::optional<std::int64_t>> starts,
                                          std::vector<std::optional<std::int64_t>> ends,

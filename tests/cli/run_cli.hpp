@@ -2,6 +2,7 @@
 // Runs the real asyncfs binary (ASYNCFS_CLI_PATH) with captured stdout/stderr and a deadline.
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@ struct CliResult {
   std::string out;
   std::string err;
   bool timed_out = false;
+  std::uint64_t max_rss_kib = 0;  ///< the process's peak resident set
 };
 
 struct CliRun {

@@ -483,7 +483,7 @@ TEST_P(HttpEngineTest, BothTransportsRefuseTheSameFramingFlaws) {
   // What the native parser refuses, libcurl's path refuses too: no answer depends on which
   // transport a request happened to take.
   FaultServer& faults = FaultServer::shared();
-  for (const char* c : {"raw/cl-plus", "raw/cl-wrap", "raw/nul-header"}) {
+  for (const char* c : {"raw/cl-plus", "raw/cl-wrap", "raw/nul-header", "raw/http-version"}) {
     const std::string url = faults.url(c);
     try {
       Response r = fetch(get(url));

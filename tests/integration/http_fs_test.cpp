@@ -49,6 +49,7 @@
 #include "support/http_transport.hpp"
 #include "support/nginx_server.hpp"
 #include "support/patterns.hpp"
+#include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
 
 namespace asyncfs {
@@ -388,6 +389,107 @@ TEST(Read, RedirectToOtherHostDropsAuthorization) {
   EXPECT_EQ(body.find("secret"), std::string::npos) << body;
   std::string same = fs->cat_file(f.url("redirect/302/echo"));
   EXPECT_NE(same.find("Bearer secret"), std::string::npos) << same;
+}
+
+TEST(Read, CustomHeadersStayWithTheirHostUnlessMarkedSafe) {
+  // An API key in `headers` went to whatever host a redirect named.
+  auto& f = FaultServer::shared();
+  auto fs = make_fs(Options{{"headers", R"({"X-Api-Key": "k123", "X-Trace": "t77"})"},
+                            {"redirect_safe_headers", "User-Agent, x-trace"}});
+  const std::string other = fs->cat_file(f.url("redirect-host/302/echo"));
+  EXPECT_EQ(other.find("k123"), std::string::npos) << other;
+  EXPECT_NE(other.find("t77"), std::string::npos) << other;
+  const std::string same = fs->cat_file(f.url("redirect/302/echo"));
+  EXPECT_NE(same.find("k123"), std::string::npos) << same;
+  // Followed hop by hop now: the redirect's own body must not become the file's.
+  testing::TempDir tmp("http-redirect");
+  fs->get_file(f.url("redirect-host/302/file/r?size=70000"), tmp / "r");
+  EXPECT_TRUE(read_local(tmp / "r") == pattern(70000));
+  std::string streamed;
+  fs->stream_file(f.url("redirect-host/307/file/r?size=70000"),
+                  [&streamed](std::string_view d) { streamed += d; });
+  EXPECT_TRUE(streamed == pattern(70000));
+}
+
+TEST(Read, CompressionBombsAreRefused) {
+  // 1 MB on the wire, 1 GiB decoded: cat grew to 2.1 GB and get wrote 1 GiB to disk.
+  auto& f = FaultServer::shared();
+  auto fs = make_fs();
+  const std::string bomb = f.url("bomb");
+  EXPECT_KIND(kTooLarge, fs->cat_file(bomb));
+  EXPECT_KIND(kTooLarge, fs->stream_file(bomb, [](std::string_view) {}));
+  testing::TempDir tmp("http-bomb");
+  EXPECT_KIND(kTooLarge, fs->get_file(bomb, tmp / "bomb"));
+  EXPECT_TRUE(stdfs::is_empty(tmp.path()));
+  try {
+    fs->cat_file(bomb);
+  } catch (const TooLarge& e) {
+    EXPECT_NE(std::string(e.what()).find("max_decoded_ratio"), std::string::npos) << e.what();
+  }
+  // The caps are the user's: no ratio cap takes 16 MiB of zeros, a size cap refuses them.
+  auto lenient = make_fs(Options{{"max_decoded_ratio", "0"}});
+  EXPECT_EQ(lenient->cat_file(f.url("bomb?mib=16")), std::string(16 << 20, '\0'));
+  auto strict = make_fs(Options{{"max_decoded_bytes", "1048576"}});
+  EXPECT_KIND(kTooLarge, strict->cat_file(f.url("gzip?size=2000000")));
+  EXPECT_EQ(strict->cat_file(f.url("gzip?size=1000000")), pattern(1000000));
+}
+
+TEST(Read, StreamFileDeliversEveryByteOnceAcrossRetries) {
+  auto& f = FaultServer::shared();
+  auto fs = make_fs();
+  for (const char* mode : {"reset", "truncate", "503"}) {
+    std::string got;
+    std::size_t calls = 0;
+    const std::string key = std::string("stream-") + mode;
+    const std::uint64_t n =
+        fs->stream_file(f.url("flaky/" + std::string(mode) + "?fail=1&size=300000&key=" + key),
+                        [&](std::string_view d) {
+                          got += d;
+                          ++calls;
+                        });
+    EXPECT_EQ(n, 300000u) << mode;
+    EXPECT_TRUE(got == pattern(300000)) << mode << ": " << got.size() << " bytes";
+    EXPECT_GE(calls, 1u);
+  }
+  EXPECT_KIND(kNotFound, fs->stream_file(f.url("status/404"), [](std::string_view) {}));
+  // What the sink throws ends the read and is what the caller gets.
+  EXPECT_THROW(fs->stream_file(f.url("file/s?size=300000"),
+                               [](std::string_view) { throw std::runtime_error("full"); }),
+               std::runtime_error);
+}
+
+TEST(Read, ADeadHostFailsTheRestAtOnce) {
+  // A server that is gone: every file used to pay its connect and its retries.
+  const int port = testing::pick_free_port();
+  auto fs = make_fs(Options{{"retry_backoff", "0.2"}, {"circuit_cooldown", "30"}});
+  std::vector<std::string> urls;
+  for (int i = 0; i < 300; ++i) {
+    urls.push_back("http://127.0.0.1:" + std::to_string(port) + "/f" + std::to_string(i));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  CatOptions opts;
+  opts.on_error = OnError::kReturn;
+  opts.batch_size = 16;
+  CatResult r = fs->cat(urls, opts);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  std::size_t refused = 0;
+  for (const auto& [url, o] : r.items) {
+    ASSERT_TRUE(o.has_error()) << url;
+    try {
+      std::rethrow_exception(o.error());
+    } catch (const NetworkError& e) {
+      if (e.message().starts_with(kCircuitOpenMessage)) ++refused;
+    }
+  }
+  EXPECT_GE(refused, 250u);
+  // Without the breaker: 300 files x 3 retries x 0.2..0.8 s in windows of 16 is > 20 s.
+  EXPECT_LT(took, 8s);
+  // Another host is not affected, and the circuit closes when the host answers again.
+  auto& f = FaultServer::shared();
+  EXPECT_EQ(fs->cat_file(f.url("file/ok?size=10")), pattern(10));
+  auto quick = make_fs(Options{{"circuit_cooldown", "0.05"}, {"circuit_failures", "2"}});
+  const std::string dead = "http://127.0.0.1:" + std::to_string(testing::pick_free_port());
+  for (int i = 0; i < 3; ++i) EXPECT_KIND(kNetwork, quick->cat_file(dead + "/x"));
 }
 
 TEST(Read, PasswordsInUrlsAuthenticateButAreNeverShown) {

@@ -33,6 +33,8 @@ with 206/Content-Range, and answers 416 with `Content-Range: bytes */size` when 
     /gzip[?size=N&respect_ae=1]    body gzip-compressed, `Content-Encoding: gzip`, Content-Length
                                    = compressed length (HEAD too); Range ignored; with
                                    respect_ae=1 only when Accept-Encoding allows gzip
+    /bomb[?mib=N]                  gzip of N MiB of zeros (default 1024: about 1 MB on the
+                                   wire), `Content-Encoding: gzip`, Content-Length; Range ignored
     /truncated[?size=N&send=M]     Content-Length N (default DATA size) but only M bytes
                                    (default N/2), then a clean close (FIN)
     /reset[?size=N&after=M]        Content-Length N, M bytes (default N/2), then TCP RST
@@ -47,6 +49,7 @@ with 206/Content-Range, and answers 416 with `Content-Range: bytes */size` when 
                                    cl-wrap          `Content-Length: 5` and a second field of
                                                     2^64 + 5 (5 again if the parse wraps)
                                    nul-header       a NUL byte inside a header value
+                                   http-version     an `HTTP/3.0 200` status line
                                    te-and-cl        `Content-Length: 100` and chunked "ok",
                                                     kept alive
     /huge-length[?length=L]        Content-Length L (default 10^15) on a 10-byte body, then close;
@@ -112,6 +115,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DATA = b"\n".join([b"some test data"] * 1000)
@@ -123,6 +127,22 @@ _lock = threading.Lock()
 _counts = {}  # flaky key -> number of requests seen
 _sink = {}  # name -> bytes
 _sink_meta = {}  # name -> dict
+_bombs = {}  # MiB of zeros -> their gzip
+
+
+def gzip_of_zeros(mib):
+    """gzip of `mib` MiB of zeros, built from one MiB's raw deflate output repeated: after a
+    full flush the compressor starts afresh, so every MiB compresses to the same bytes (a
+    one-pass compression of 1 GiB takes seconds)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros = bytes(1 << 20)
+    block = z.compress(zeros) + z.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(mib):
+        crc = zlib.crc32(zeros, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    final = zlib.compressobj(9, zlib.DEFLATED, -15).flush(zlib.Z_FINISH)  # empty last block
+    return header + block * mib + final + struct.pack("<II", crc, (mib << 20) & 0xFFFFFFFF)
 
 
 def pattern(n):
@@ -487,6 +507,16 @@ class Handler(BaseHTTPRequestHandler):
         self.send_entity(gzip.compress(body, mtime=0), ranges=False,
                          headers=[("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")])
 
+    def r_bomb(self, rest):
+        mib = min(max(self.qint("mib", 1024), 1), 4096)
+        with _lock:
+            packed = _bombs.get(mib)
+        if packed is None:
+            packed = gzip_of_zeros(mib)
+            with _lock:
+                _bombs[mib] = packed
+        self.send_entity(packed, ranges=False, headers=[("Content-Encoding", "gzip")])
+
     def r_keepalive_drop(self, rest):
         """A complete keep-alive response, then the server drops the connection after a pause
         without reading more: a client's next request on it (sent meanwhile) is lost, as with
@@ -519,6 +549,9 @@ class Handler(BaseHTTPRequestHandler):
                     b"Connection: close\r\n\r\nhello")
         elif case == "nul-header":
             wire = head + b"X-Odd: a\x00b\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+        elif case == "http-version":
+            wire = (b"HTTP/3.0 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
+                    b"hello")
         elif case == "te-and-cl":
             self.close_connection = False
             self.wfile.write(head + b"Content-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -825,6 +858,7 @@ ROUTES = [
     ("/chunked", Handler.r_chunked),
     ("/norange", Handler.r_norange),
     ("/gzip", Handler.r_gzip),
+    ("/bomb", Handler.r_bomb),
     ("/truncated", Handler.r_truncated),
     ("/keepalive-drop", Handler.r_keepalive_drop),
     ("/garbage", Handler.r_garbage),

@@ -16,6 +16,8 @@
 #include "asyncfs/gather.hpp"
 #include "backends/firecrest/models.hpp"
 #include "core/http/auth.hpp"
+#include "core/http/circuit_breaker.hpp"
+#include "core/http/engine.hpp"
 #include "core/http/rate_limiter.hpp"
 #include "core/http/status.hpp"
 #include "core/json_writer.hpp"
@@ -285,6 +287,47 @@ TEST(FirecrestModels, WrongShapesAreProtocolErrorsNamingTheField) {
   EXPECT_KIND(kProtocol,
               firecrest::model::jobs(r, p.parse(std::string(R"({"jobs":[{"status":{}}]})"))));
   EXPECT_KIND(kProtocol, firecrest::model::files(r, p.parse(std::string(R"({"output":[1]})"))));
+}
+
+TEST(DecodedLimit, RatioPastTheFloorAndSizeCap) {
+  http::TransportOptions o;  // ratio 100, no size cap
+  constexpr std::uint64_t kMiB = 1 << 20;
+  EXPECT_EQ(http::decoded_limit_problem(8 * kMiB, 1, o), "");  // small bodies pass any ratio
+  EXPECT_NE(http::decoded_limit_problem(9 * kMiB, 9 * kMiB / 100, o), "");
+  EXPECT_EQ(http::decoded_limit_problem(9 * kMiB, 9 * kMiB / 99, o), "");
+  EXPECT_NE(http::decoded_limit_problem(9 * kMiB, 0, o), "");  // nothing counted yet
+  o.max_decoded_ratio = 0;
+  EXPECT_EQ(http::decoded_limit_problem(1ull << 40, 1, o), "");
+  o.max_decoded_bytes = kMiB;
+  EXPECT_EQ(http::decoded_limit_problem(kMiB, 1, o), "");
+  EXPECT_NE(http::decoded_limit_problem(kMiB + 1, kMiB, o).find("max_decoded_bytes"),
+            std::string::npos);
+}
+
+TEST(CircuitBreaker, OpensAfterConsecutiveFailuresAndOneProbeClosesIt) {
+  using std::chrono::milliseconds;
+  http::CircuitBreaker b;
+  const auto t0 = http::CircuitBreaker::Clock::now();
+  const std::string h = http::CircuitBreaker::key_of("HTTP://Host:81/a/b?c");
+  EXPECT_EQ(h, "http://host:81");
+  for (int i = 0; i < 2; ++i) b.failed(h, 3, milliseconds(100), t0);
+  EXPECT_FALSE(b.refuse(h, 3, milliseconds(100), t0));
+  b.succeeded(h);  // consecutive only: an answer starts the count again
+  for (int i = 0; i < 2; ++i) b.failed(h, 3, milliseconds(100), t0);
+  EXPECT_FALSE(b.refuse(h, 3, milliseconds(100), t0));
+  b.failed(h, 3, milliseconds(100), t0);
+  auto why = b.refuse(h, 3, milliseconds(100), t0 + milliseconds(50));
+  ASSERT_TRUE(why);
+  EXPECT_TRUE(why->starts_with(kCircuitOpenMessage)) << *why;
+  EXPECT_FALSE(b.refuse("http://other:81", 3, milliseconds(100), t0));  // per host
+  // After the cool-down one request probes while the others still fail fast.
+  EXPECT_FALSE(b.refuse(h, 3, milliseconds(100), t0 + milliseconds(150)));
+  EXPECT_TRUE(b.refuse(h, 3, milliseconds(100), t0 + milliseconds(160)));
+  b.succeeded(h);
+  EXPECT_FALSE(b.refuse(h, 3, milliseconds(100), t0 + milliseconds(170)));
+  // 0 = never open.
+  for (int i = 0; i < 10; ++i) b.failed(h, 0, milliseconds(100), t0);
+  EXPECT_FALSE(b.refuse(h, 0, milliseconds(100), t0));
 }
 
 }  // namespace

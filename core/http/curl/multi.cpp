@@ -363,8 +363,11 @@ Task<Response> CurlMulti::fetch(Request request, TransportOptions options) {
     t->impl = im;
     t->request = std::move(request);
     t->options = options;
+    // Followed here, hop by hop, when libcurl would carry something to another host that
+    // must not go there: a body it may not rewind, headers only this origin may see.
     t->manual_redirects = t->request.follow_redirects &&
-                          (t->request.body.has_value() || !t->request.upload_path.empty());
+                          (t->request.body.has_value() || !t->request.upload_path.empty() ||
+                           !t->request.private_headers.empty());
     if (!t->request.upload_path.empty()) {
       t->upload_fd = upload.fd;
       t->upload_base = t->request.upload_offset;

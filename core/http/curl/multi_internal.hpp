@@ -26,7 +26,7 @@ namespace asyncfs::http {
 constexpr std::size_t kMaxPooledEasy = 64;
 
 /// Why our own callbacks stopped a transfer (curl then reports WRITE_ERROR / ABORTED).
-enum class Abort { kNone, kSink, kUploadRead, kProtocol };
+enum class Abort { kNone, kSink, kUploadRead, kProtocol, kDecodedTooLarge };
 
 struct SocketCtx;
 struct Transfer;
@@ -101,7 +101,7 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   CURLcode result = CURLE_OK;
   Abort abort = Abort::kNone;
   SinkStop sink_stop = SinkStop::kNone;  // with Abort::kSink
-  std::string protocol_problem;          // with Abort::kProtocol
+  std::string protocol_problem;          // with Abort::kProtocol and kDecodedTooLarge
   std::exception_ptr sink_error;
   int upload_errno = 0;
   std::optional<std::stop_callback<OnStop>> on_stop;
@@ -115,6 +115,7 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
 
   // Response parsing.
   std::optional<std::uint64_t> content_length;
+  bool encoded = false;  ///< the response has a Content-Encoding other than identity
 
   // Receiving paused by the sink's FlowGate (Engine::stream).
   bool paused = false;

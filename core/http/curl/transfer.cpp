@@ -16,6 +16,7 @@
 #include "core/http/body_buffer.hpp"
 #include "core/http/curl/multi_internal.hpp"
 #include "core/http/header_util.hpp"
+#include "core/http/redirect.hpp"
 
 namespace asyncfs::http {
 namespace {
@@ -82,6 +83,7 @@ size_t Transfer::header_line(std::string_view line) {
     // A new response (redirect hop, 100 Continue, proxy CONNECT): the last one's headers win.
     t->response.headers.clear();
     t->content_length.reset();
+    t->encoded = false;
     const auto sp = line.find(' ');
     if (sp != std::string_view::npos) {
       long status = 0;
@@ -114,6 +116,8 @@ size_t Transfer::header_line(std::string_view line) {
       return refuse("conflicting Content-Length values");
     }
     t->content_length = v;
+  } else if (name == "content-encoding") {
+    t->encoded = !value.empty() && !iequals(value, "identity");
   }
   t->response.headers.emplace_back(std::move(name), std::move(value));
   return line.size();
@@ -123,7 +127,22 @@ size_t Transfer::on_write(char* data, size_t size, size_t n, void* self) {
   auto* t = static_cast<Transfer*>(self);
   const size_t len = size * n;
   if (t->abort != Abort::kNone) return 0;
+  // A redirect that fetch() follows itself: its body is not the answer.
+  if (t->manual_redirects && is_followed_redirect(t->response.status)) return len;
   BodySink& sink = t->request.sink;
+  if (t->encoded && !t->request.accept_encoding.empty()) {
+    // libcurl decodes: what it hands us may be far more than what arrived. Reading its byte
+    // counter (the bytes received, before decoding) is a field read, safe in a callback.
+    curl_off_t received = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_SIZE_DOWNLOAD_T, &received);
+    std::string problem = decoded_limit_problem(t->response.body_bytes + len,
+                                                static_cast<std::uint64_t>(received), t->options);
+    if (!problem.empty()) {
+      t->abort = Abort::kDecodedTooLarge;
+      t->protocol_problem = std::move(problem);
+      return 0;  // curl fails the transfer with CURLE_WRITE_ERROR
+    }
+  }
   if (!sink.on_data && t->response.body.empty() && t->content_length) {
     reserve_body(t->response.body, *t->content_length, sink.max_bytes);
   }
@@ -366,6 +385,8 @@ std::string cause_of(const Transfer& t) {
                     ErrorDetails{0, std::strerror(t.upload_errno)});
     case Abort::kProtocol:
       throw ProtocolError(url, "invalid HTTP response", ErrorDetails{0, t.protocol_problem});
+    case Abort::kDecodedTooLarge:
+      throw TooLarge(url, t.protocol_problem);
     case Abort::kNone:
       break;
   }
@@ -378,6 +399,11 @@ std::string cause_of(const Transfer& t) {
       // allowed"): the server's fault, not the URL's.
       if (details.cause.find("HTTP/0.9") != std::string::npos) {
         throw ProtocolError(url, "invalid HTTP response", std::move(details));
+      }
+      // "Unsupported HTTP version in response": the server answered, in a version we do not
+      // speak; the URL was fine.
+      if (details.cause.find("HTTP version") != std::string::npos) {
+        throw ProtocolError(url, "unsupported HTTP version", std::move(details));
       }
       throw InvalidArgument(url, "bad URL", std::move(details));
     case CURLE_URL_MALFORMAT:

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "asyncfs/filesystem.hpp"
 
@@ -23,8 +24,12 @@ namespace asyncfs::http {
 struct HttpOptions {
   FsBaseOptions base;  ///< "batch_size", "asynchronous"
 
-  /// Extra headers of every request ("headers": a JSON object of strings).
+  /// Extra headers of every request ("headers": a JSON object of strings). They are
+  /// credentials until said otherwise: a redirect to another scheme, host or port drops
+  /// them, as it drops Authorization and Cookie, except those named (any case) in
+  /// "redirect_safe_headers" (a comma-separated list, e.g. "User-Agent,Accept").
   std::map<std::string, std::string> headers;
+  std::vector<std::string> redirect_safe_headers;  ///< lower-case names
   /// Basic authentication ("username", "password"); both or neither.
   std::string username;
   std::string password;
@@ -67,6 +72,17 @@ struct HttpOptions {
   /// When a server answers a ranged GET with the whole body (200), bodies up to this size are
   /// sliced locally; a larger one fails with TooLarge ("max_ignored_range_body", bytes).
   std::uint64_t max_ignored_range_body = 32ull << 20;
+  /// Compressed answers (Content-Encoding) are decoded; the transfer fails with TooLarge
+  /// when the decoded body passes "max_decoded_bytes" (0 = no cap, the default) or, past
+  /// 8 MiB, "max_decoded_ratio" times the bytes received (default 100; 0 = no cap). Text
+  /// seldom shrinks beyond 20:1; a compression bomb is 1000:1.
+  std::uint64_t max_decoded_bytes = 0;
+  std::uint32_t max_decoded_ratio = 100;
+  /// After "circuit_failures" consecutive failures to connect to one host (0 = never), its
+  /// requests fail at once, unsent and not retried, for "circuit_cooldown" seconds; then one
+  /// probes. A dead server ends a bulk call in moments, not after every file's retries.
+  int circuit_failures = 5;
+  std::chrono::milliseconds circuit_cooldown{10'000};
   /// Method of put_file / pipe_file: "put" (default) or "post" ("method").
   std::string method = "PUT";
   /// Which HTTP client carries requests ("transport"): "auto" (default) sends GET and HEAD of
