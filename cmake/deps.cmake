@@ -7,3 +7,5 @@ find_package(fmt REQUIRED)
 find_package(simdjson REQUIRED)
 # SHA-256 of local files (firecrest:// verifies transfers against the server's checksum).
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+# Content-Encoding gzip/deflate, decoded by us (libcurl 7.88 accepts a truncated stream).
+find_package(ZLIB REQUIRED)

@@ -8,6 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config make
   libuv1-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev
   libssl-dev   # SHA-256 of local files (checksum-verified FirecREST transfers)
+  zlib1g-dev   # gzip/deflate bodies are decoded by us, so a truncated stream is an error
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   clang        # the stack-depth check of Task is also built with clang
   libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for scripts/fuzz.sh

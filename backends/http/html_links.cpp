@@ -284,6 +284,22 @@ std::vector<std::string> extract_hrefs(std::string_view html) {
   return out;
 }
 
+namespace {
+
+/// Spaces as "%20"; false when `s` holds a control character.
+bool escape_spaces(std::string& s) {
+  if (std::any_of(s.begin(), s.end(),
+                  [](char c) { return (static_cast<unsigned char>(c) < 0x20) || c == 0x7f; })) {
+    return false;
+  }
+  for (std::size_t at = s.find(' '); at != std::string::npos; at = s.find(' ', at + 3)) {
+    s.replace(at, 1, "%20");
+  }
+  return true;
+}
+
+}  // namespace
+
 std::vector<std::string> child_links(std::string_view html, std::string_view page_url,
                                      bool same_scheme) {
   auto page = parse_url(page_url);
@@ -334,9 +350,9 @@ std::vector<std::string> child_links(std::string_view html, std::string_view pag
       split_query(href, path, query);
       path = dir + path;
     }
-    for (char c : path) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) path.clear();
-    }
+    // A control character drops the link; a space (a sloppy index linking "my file.txt")
+    // is escaped as a browser would, so every child is a URL parse_url accepts.
+    if (!escape_spaces(path) || (query && !escape_spaces(*query))) continue;
     if (path.empty()) continue;
     path = remove_dot_segments(path);
     if (!path.starts_with(dir)) continue;  // parent, sibling trees, other roots

@@ -13,7 +13,6 @@
 
 #include "backends/http/http_fs.hpp"
 
-#include <curl/curl.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -25,6 +24,7 @@
 #include "asyncfs/errors.hpp"
 #include "asyncfs/path.hpp"
 #include "backends/http/html_links.hpp"
+#include "backends/http/url_norm.hpp"
 #include "core/fs/file_writer.hpp"
 #include "core/fs/temp_file.hpp"
 #include "core/fs/uv_fs.hpp"
@@ -59,93 +59,6 @@ bool identity_encoding(const Response& r) {
 std::string url_path(std::string_view url) {
   auto parts = parse_url(url);
   return parts ? parts->path : std::string();
-}
-
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return c - 'A' + 10;
-}
-
-/// Characters that may stand unescaped in a path segment (RFC 3986 pchar), except '*', which
-/// stays escaped because globs treat it as magic.
-bool literal_in_path(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("-._~!$&'()+,;=:@").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-/// The "user:pass" of "scheme://user:pass@host/...", with the URL without it in `*without`;
-/// nullopt (and `*without` untouched) when there is none.
-std::optional<std::string> split_userinfo(std::string_view url, std::string* without) {
-  const std::size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return std::nullopt;
-  const std::size_t host_start = scheme_end + 3;
-  const std::size_t auth_end = std::min(url.find_first_of("/?#", host_start), url.size());
-  const std::size_t at = url.substr(0, auth_end).rfind('@');
-  if (at == std::string_view::npos || at < host_start) return std::nullopt;
-  *without = std::string(url.substr(0, host_start)) + std::string(url.substr(at + 1));
-  return std::string(url.substr(host_start, at - host_start));
-}
-
-/// "%XX" escapes decoded (libcurl's decoder; other bytes as they are).
-std::string percent_decode(std::string_view s) {
-  int n = 0;
-  char* raw = curl_easy_unescape(nullptr, s.data(), static_cast<int>(s.size()), &n);
-  if (!raw) throw OutOfMemory("URL credentials", "cannot decode");
-  std::string out(raw, static_cast<std::size_t>(n));
-  curl_free(raw);
-  return out;
-}
-
-/// "scheme://host[:port]" of a URL, lower-cased, without userinfo and default port: the key
-/// under which URL credentials are kept.
-std::string origin_of(std::string_view url) {
-  auto parts = parse_url(url);
-  if (!parts) return {};
-  return parts->scheme + "://" + parts->authority;
-}
-
-/// \brief One spelling per name, whatever the server's or the user's escaping: in the path,
-/// "%XX" of a character that may stand literally is decoded ("x%2By" -> "x+y", as nginx
-/// escapes every sub-delimiter), other escapes get upper-case hex, and raw non-ASCII bytes are
-/// escaped ("héllo" -> "h%C3%A9llo", the form index pages link to). Without this a name
-/// would not round-trip between what a user writes and what ls() returns. The query string
-/// is left alone: its escaping may be significant to the server.
-std::string canonical_escapes(std::string_view url) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  const std::size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(url);
-  const std::size_t path_start = url.find('/', scheme_end + 3);
-  if (path_start == std::string_view::npos) return std::string(url);
-  std::size_t path_end = url.find_first_of("?#", path_start);
-  if (path_end == std::string_view::npos) path_end = url.size();
-  std::string out(url.substr(0, path_start));
-  for (std::size_t i = path_start; i < path_end; ++i) {
-    const auto c = static_cast<unsigned char>(url[i]);
-    if (c == '%' && i + 2 < path_end && is_hex(url[i + 1]) && is_hex(url[i + 2])) {
-      const auto v = static_cast<unsigned char>(hex_value(url[i + 1]) * 16 + hex_value(url[i + 2]));
-      if (literal_in_path(v)) {
-        out += static_cast<char>(v);
-      } else {
-        out += '%';
-        out += kHex[v >> 4];
-        out += kHex[v & 15];
-      }
-      i += 2;
-    } else if (c >= 0x80) {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += url.substr(path_end);
-  return out;
 }
 
 std::string with_slash(std::string url) {

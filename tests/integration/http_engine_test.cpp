@@ -494,6 +494,25 @@ TEST_P(HttpEngineTest, BothTransportsRefuseTheSameFramingFlaws) {
   }
 }
 
+TEST_P(HttpEngineTest, CompressedBodiesAreDecodedAndATruncatedStreamIsAnError) {
+  // libcurl alone reported success for half a gzip stream, handing over what it inflated to.
+  FaultServer& faults = FaultServer::shared();
+  for (const char* c : {"raw/deflate-raw", "raw/deflate-zlib", "raw/gzip-members"}) {
+    Request rq = get(faults.url(c));
+    rq.accept_encoding = "gzip, deflate";
+    Response r = fetch(std::move(rq));
+    EXPECT_TRUE(r.body == pattern(100000)) << c << ": " << r.body.size() << " bytes";
+  }
+  Request rq = get(faults.url("raw/gzip-truncated"));
+  rq.accept_encoding = "gzip, deflate";
+  try {
+    Response r = fetch(std::move(rq));
+    ADD_FAILURE() << "accepted " << r.body.size() << " bytes of a truncated gzip stream";
+  } catch (const ProtocolError& e) {
+    EXPECT_NE(std::string(e.what()).find("compressed"), std::string::npos) << e.what();
+  }
+}
+
 TEST_P(HttpEngineTest, TransferCodedBodiesAreDecoded) {
   // "Transfer-Encoding: gzip, chunked": de-chunking alone would hand over gzip bytes.
   FaultServer& faults = FaultServer::shared();

@@ -50,6 +50,11 @@ with 206/Content-Range, and answers 416 with `Content-Range: bytes */size` when 
                                                     2^64 + 5 (5 again if the parse wraps)
                                    nul-header       a NUL byte inside a header value
                                    http-version     an `HTTP/3.0 200` status line
+                                   gzip-truncated   `Content-Encoding: gzip`, the first half of
+                                                    gzip(pattern(N)) (N default 100000)
+                                   deflate-raw, deflate-zlib   `Content-Encoding: deflate`,
+                                                    raw or zlib-framed; gzip-members: two gzip
+                                                    members concatenated
                                    te-and-cl        `Content-Length: 100` and chunked "ok",
                                                     kept alive
     /huge-length[?length=L]        Content-Length L (default 10^15) on a 10-byte body, then close;
@@ -90,6 +95,13 @@ with 206/Content-Range, and answers 416 with `Content-Range: bytes */size` when 
     /deep/<any>/                 an index of "f" and "d/": every directory links a deeper one,
                                  forever (a hostile listing); /deep/<any>/f is a file
 
+  Soak (5% faulty responses)
+    /soak/?n=N                   an index of f0..f{N-1}
+    /soak/f<i>?pct=P&seed=S      soak_body(i) ("soak<i>:" repeated to 1 KiB + (i*7919) mod 63 KiB),
+                                 or with probability P% (default 5) a fault drawn per (file,
+                                 attempt): reset, 503, truncate, drip, bad-gzip
+    /soak-stats                  GET: {fault kind: times injected}; POST: the same, then zeroed
+
   Upload sink
     /sink/<name>   PUT/POST store the body (Content-Length or chunked) -> 201 new / 204 replaced;
                    GET/HEAD return it (Range honoured) or 404; DELETE removes (204/404)
@@ -109,6 +121,7 @@ import email.utils
 import gzip
 import json
 import os
+import random
 import socket
 import struct
 import sys
@@ -128,6 +141,8 @@ _counts = {}  # flaky key -> number of requests seen
 _sink = {}  # name -> bytes
 _sink_meta = {}  # name -> dict
 _bombs = {}  # MiB of zeros -> their gzip
+_soak_faults = {}  # fault kind -> times injected
+SOAK_FAULTS = ("reset", "503", "truncate", "drip", "bad-gzip")
 
 
 def gzip_of_zeros(mib):
@@ -143,6 +158,14 @@ def gzip_of_zeros(mib):
     header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
     final = zlib.compressobj(9, zlib.DEFLATED, -15).flush(zlib.Z_FINISH)  # empty last block
     return header + block * mib + final + struct.pack("<II", crc, (mib << 20) & 0xFFFFFFFF)
+
+
+def soak_body(i):
+    """File i of /soak/: 1..64 KiB of bytes that depend on i (a test recomputes them)."""
+    size = 1024 + (i * 7919) % (63 * 1024)
+    seed = ("soak%d:" % i).encode()
+    reps = size // len(seed) + 1
+    return (seed * reps)[:size]
 
 
 def pattern(n):
@@ -549,6 +572,22 @@ class Handler(BaseHTTPRequestHandler):
                     b"Connection: close\r\n\r\nhello")
         elif case == "nul-header":
             wire = head + b"X-Odd: a\x00b\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+        elif case in ("gzip-truncated", "deflate-raw", "deflate-zlib", "gzip-members"):
+            body = pattern(self.qint("size", 100000))
+            if case == "gzip-truncated":
+                z, coding = gzip.compress(body, mtime=0), "gzip"
+                z = z[:len(z) // 2]
+            elif case == "deflate-raw":
+                c = zlib.compressobj(6, zlib.DEFLATED, -15)
+                z, coding = c.compress(body) + c.flush(), "deflate"
+            elif case == "deflate-zlib":
+                z, coding = zlib.compress(body), "deflate"
+            else:
+                half = len(body) // 2
+                z = gzip.compress(body[:half], mtime=0) + gzip.compress(body[half:], mtime=0)
+                coding = "gzip"
+            wire = (head + b"Content-Encoding: " + coding.encode() + b"\r\nContent-Length: "
+                    + str(len(z)).encode() + b"\r\nConnection: close\r\n\r\n" + z)
         elif case == "http-version":
             wire = (b"HTTP/3.0 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
                     b"hello")
@@ -661,6 +700,53 @@ class Handler(BaseHTTPRequestHandler):
         elif ra != "none":
             headers.append(("Retry-After", ra))
         self.simple(code, "flaky %d, attempt %d of %d failing\n" % (code, attempt, fail), headers)
+
+    def r_soak(self, rest):
+        """/soak/?n=N: an index of f0..f{N-1}. /soak/f<i>?pct=P&seed=S: soak_body(i), or with
+        probability P% (default 5) one of five faults, drawn per (file, attempt) from the seed:
+        RST mid-body, 503, FIN mid-body (truncation), a drip (10 pieces 20 ms apart, then the
+        whole body) or a corrupt gzip body. Injected faults are counted (/soak-stats)."""
+        name = rest.strip("/")
+        if not name:
+            n = min(max(self.qint("n", 100), 0), 100000)
+            links = "".join('<a href="f%d">f%d</a>\n' % (i, i) for i in range(n))
+            return self.send_entity(("<html><body>%s</body></html>" % links).encode(),
+                                    ranges=False, content_type="text/html")
+        if not name.startswith("f") or not name[1:].isdigit():
+            return self.simple(404, "no such soak file\n")
+        body = soak_body(int(name[1:]))
+        attempt = self.count()
+        draw = random.Random("%s/%s/%d" % (self.q.get("seed", "0"), name, attempt)).random()
+        pct = min(max(self.qint("pct", 5), 0), 100) / 100.0
+        if self.command == "HEAD" or draw >= pct:
+            return self.send_entity(body)
+        kind = int(draw / pct * 5) if pct > 0 else 0
+        with _lock:
+            _soak_faults[SOAK_FAULTS[kind]] = _soak_faults.get(SOAK_FAULTS[kind], 0) + 1
+        if kind in (0, 2):  # reset, truncate
+            return self.send_partial(len(body), body[:len(body) // 2], rst=(kind == 0))
+        if kind == 1:
+            return self.simple(503, "soak: unavailable\n", [("Retry-After", "0")])
+        if kind == 3:  # drip
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            step = max(1, len(body) // 10)
+            for i in range(0, len(body), step):
+                self.wfile.write(body[i:i + step])
+                self.wfile.flush()
+                time.sleep(0.02)
+            return
+        garbage = b"\x1f\x8b\x08\x00" + body[:64]  # a gzip header, then no deflate stream
+        self.simple(200, garbage, [("Content-Encoding", "gzip")], "application/octet-stream")
+
+    def r_soak_stats(self, rest):
+        with _lock:
+            stats = dict(_soak_faults)
+            if self.command == "POST":
+                _soak_faults.clear()
+        self.simple(200, json.dumps(stats), content_type="application/json")
 
     def other_host(self):
         host = self.headers.get("Host", "127.0.0.1:%d" % self.server.server_port)
@@ -871,6 +957,8 @@ ROUTES = [
     ("/nohead/", Handler.r_nohead),
     ("/status/", Handler.r_status),
     ("/flaky/", Handler.r_flaky),
+    ("/soak-stats", Handler.r_soak_stats),
+    ("/soak/", Handler.r_soak),
     ("/redirect-host/", Handler.r_redirect_host),
     ("/redirect-chain/", Handler.r_redirect_chain),
     ("/redirect/", Handler.r_redirect),

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backends/http/html_links.hpp"
+#include "backends/http/url_norm.hpp"
 
 namespace asyncfs::http {
 namespace {
@@ -138,6 +139,35 @@ TEST(HtmlLinks, HtmlContentType) {
   EXPECT_TRUE(is_html_content_type(""));
   EXPECT_FALSE(is_html_content_type("application/octet-stream"));
   EXPECT_FALSE(is_html_content_type("text/plain"));
+}
+
+TEST(ChildLinks, SpacesAreEscapedAndControlCharactersDropTheLink) {
+  // Found by fuzz_html_links: "my file.txt" linked unescaped came back as a URL that
+  // parse_url (and so every later call on the name) refuses.
+  const std::string html = R"(<a href="my file.txt">x</a><a href="a b/?q=1 2">y</a>)"
+                           "<a href=\"bad\x01name\">z</a>";
+  EXPECT_EQ(child_links(html, "http://h/d/", true),
+            (V{"http://h/d/a%20b/?q=1%202", "http://h/d/my%20file.txt"}));
+  for (const auto& l : child_links(html, "http://h/d/", true)) EXPECT_TRUE(parse_url(l)) << l;
+}
+
+TEST(UrlNorm, CanonicalEscapesAreIdempotent) {
+  // Found by fuzz_url: a '%' that starts no escape became an escape on the second pass.
+  const std::string once = canonical_escapes("http://h/a%7%37p/%zz/100%");
+  EXPECT_EQ(once, "http://h/a%2577p/%25zz/100%25");
+  EXPECT_EQ(canonical_escapes(once), once);
+  EXPECT_EQ(canonical_escapes("http://h/x%2By/h\xc3\xa9?q=%7"), "http://h/x+y/h%C3%A9?q=%7");
+}
+
+TEST(UrlNorm, UserinfoLeavesTheUrl) {
+  std::string without;
+  auto info = split_userinfo("http://al%40ce:p%3Ass@host:81/a@b?c@d", &without);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(*info, "al%40ce:p%3Ass");
+  EXPECT_EQ(without, "http://host:81/a@b?c@d");
+  EXPECT_EQ(percent_decode("al%40ce"), "al@ce");
+  EXPECT_FALSE(split_userinfo("http://host/a@b", &without));
+  EXPECT_EQ(origin_of("HTTP://Host:81/x"), "http://host:81");
 }
 
 TEST(UrlParts, ParsesAndRejects) {

@@ -381,6 +381,13 @@ Task<Response> CurlMulti::fetch(Request request, TransportOptions options) {
     co_await awaiter;
 
     if (t->result != CURLE_OK || t->abort != Abort::kNone) throw_transfer_error(*t);
+    if (t->decoder) {
+      // The body arrived in full; its compressed stream must have ended too.
+      std::string problem = t->decoder->finish();
+      if (!problem.empty()) {
+        throw ProtocolError(t->request.url, "invalid HTTP response", ErrorDetails{0, problem});
+      }
+    }
     if (t->manual_redirects && is_followed_redirect(t->response.status) &&
         !t->redirect_url.empty()) {
       if (hop >= t->options.max_redirects) {

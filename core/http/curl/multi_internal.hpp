@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/http/body_sink.hpp"
+#include "core/http/content_decoder.hpp"
 #include "core/http/curl/multi.hpp"
 
 namespace asyncfs::http {
@@ -115,7 +116,9 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
 
   // Response parsing.
   std::optional<std::uint64_t> content_length;
-  bool encoded = false;  ///< the response has a Content-Encoding other than identity
+  /// Set at the final head when the body is Content-Encoded and the request asked for the
+  /// decoded body: libcurl hands us the raw bytes (HTTP_CONTENT_DECODING off).
+  std::unique_ptr<ContentDecoder> decoder;
 
   // Receiving paused by the sink's FlowGate (Engine::stream).
   bool paused = false;
