@@ -24,7 +24,7 @@ scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=Debug -DASYNCFS_SANITIZE=thread \
   -DASYNCFS_BUILD_BENCH=OFF -DASYNCFS_BUILD_EXAMPLES=OFF -DASYNCFS_BUILD_CLI=OFF \
   -- asyncfs_runtime_tests asyncfs_integration_tests
 # The fork test is left out under TSan: TSan does not support fork() with running threads.
-export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
 build-tsan/tests/asyncfs_runtime_tests --gtest_filter='-*Fork*'
 ASYNCFS_SOAK_SECONDS=5 build-tsan/tests/asyncfs_integration_tests \
   --gtest_filter='*HttpEngine*:Read.*:Open.*:Transfer.*:Soak.*:FirecrestClient.Hundred*:FirecrestClient.RateLimit*:FirecrestClient.Spacing*:FirecrestClient.DirectAndStaged*:FirecrestFs*RandomAccess*:FirecrestFs*Dropped*:FirecrestFs*APartUpload*:FirecrestFs*ThousandFiles*'

@@ -26,6 +26,9 @@
 //   test_protocol_independent_of_first_used_protocol        -> Registry.*
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -490,6 +493,51 @@ TEST(Read, ADeadHostFailsTheRestAtOnce) {
   auto quick = make_fs(Options{{"circuit_cooldown", "0.05"}, {"circuit_failures", "2"}});
   const std::string dead = "http://127.0.0.1:" + std::to_string(testing::pick_free_port());
   for (int i = 0; i < 3; ++i) EXPECT_KIND(kNetwork, quick->cat_file(dead + "/x"));
+}
+
+TEST(Read, AnAllocationFailureIsATypedErrorNotAnAbort) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "an address-space limit cannot be combined with a sanitizer's shadow memory";
+#else
+  // bad_alloc thrown while a body grew inside a libuv or libcurl callback was std::terminate
+  // (exit 134). In a child process with little address space left, a 256 MiB body must fail
+  // as OutOfMemory, the process going on.
+  auto& f = FaultServer::shared();
+  const std::string url = f.url("file/oom?size=268435456");
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int rc = 1;  // 1: the body fit after all (no verdict), 2: another error, 0: OutOfMemory
+    try {
+      auto fs = make_fs();
+      fs->cat_file(f.url("file/warm?size=10"));  // threads and their arenas exist before
+      std::uint64_t vm_kib = 0;
+      std::ifstream status("/proc/self/status");
+      for (std::string line; std::getline(status, line);) {
+        if (line.starts_with("VmSize:")) vm_kib = std::stoull(line.substr(7));
+      }
+      const rlim_t limit = (vm_kib << 10) + (96ull << 20);
+      struct rlimit lim {
+        limit, limit
+      };
+      ::setrlimit(RLIMIT_AS, &lim);
+      try {
+        fs->cat_file(url);
+      } catch (const OutOfMemory&) {
+        rc = 0;
+      } catch (const Error&) {
+        rc = 2;
+      }
+    } catch (...) {
+      rc = 3;
+    }
+    ::_exit(rc);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died of signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the body fit, 2: another error, 3: setup failed";
+#endif
 }
 
 TEST(Read, PasswordsInUrlsAuthenticateButAreNeverShown) {
