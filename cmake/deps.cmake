@@ -9,3 +9,5 @@ find_package(simdjson REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 # Content-Encoding gzip/deflate, decoded by us (libcurl 7.88 accepts a truncated stream).
 find_package(ZLIB REQUIRED)
+# The debug log (core/log.cpp); Debian's spdlog is built on the same external fmt.
+find_package(spdlog REQUIRED)

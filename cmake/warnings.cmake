@@ -3,7 +3,10 @@ function(asyncfs_set_warnings target)
   # (GCC bug 105329). -Wno-missing-field-initializers: option structs rely on default member
   # initialisers and are meant to be brace-initialised partially.
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wnon-virtual-dtor
-                                           -Wno-missing-field-initializers -Wno-restrict -Werror)
+                                           -Wno-missing-field-initializers -Wno-restrict)
+  if(ASYNCFS_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     # g++ 12 at -O2 (the default RelWithDebInfo) flags the exception_ptr alternative of
     # std::variant as maybe-uninitialized when a variant is moved (GCC bugs 105593/107138):

@@ -157,7 +157,10 @@ Config load_config(const std::string& dir, const std::map<std::string, std::stri
   for (const auto& [name, value] : env) {
     if (name.substr(0, kEnvPrefix.size()) != kEnvPrefix) continue;
     const std::string rest = name.substr(kEnvPrefix.size());
-    if (name == "ASYNCFS_CONFIG_DIR") continue;
+    // Variables of the tool and library that are not filesystem options (docs/logging.md).
+    if (name == "ASYNCFS_CONFIG_DIR" || name == "ASYNCFS_LOG" || name == "ASYNCFS_CURL_VERBOSE") {
+      continue;
+    }
     if (name == "ASYNCFS_GATHER_BATCH_SIZE") {
       cfg.gather_batch_size = parse_batch_size_text(value, name, kGatherKey);
       continue;

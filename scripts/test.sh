@@ -12,6 +12,9 @@ step "build and test (Debug, g++)"
 scripts/build.sh build-debug -DCMAKE_BUILD_TYPE=Debug
 ctest --test-dir build-debug --parallel "$(nproc)" --timeout 300
 
+step "package: install, then find_package, pkg-config and add_subdirectory consumers"
+scripts/test_package.sh build-debug
+
 step "ASan + UBSan: every test"
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug "-DASYNCFS_SANITIZE=address;undefined" \
   -DASYNCFS_BUILD_BENCH=OFF -DASYNCFS_BUILD_EXAMPLES=OFF

@@ -12,6 +12,7 @@
 #include "core/fs/uv_fs.hpp"
 #include "core/http/status.hpp"
 #include "core/json_writer.hpp"
+#include "core/log.hpp"
 
 namespace asyncfs::firecrest {
 namespace {
@@ -211,7 +212,13 @@ Task<Job> poll_until_done(std::shared_ptr<Client> client, std::string system, st
       if (Clock::now() - start >= grace) throw;
       missing = true;
     }
-    if (!missing && !job->active()) co_return std::move(*job);
+    if (!missing && !job->active()) {
+      log::info("firecrest", "job {} on {} ended ({}) after {:.1f} s", job_id, system,
+                job->status.state, std::chrono::duration<double>(Clock::now() - start).count());
+      co_return std::move(*job);
+    }
+    log::debug("firecrest", "job {} on {} {}; polling again in {} ms", job_id, system,
+               missing ? "not listed yet" : job->status.state, interval.count());
     if (timeout && Clock::now() + interval - start >= *timeout) {
       try {
         co_await client->_cancel_job(system, job_id);

@@ -18,7 +18,9 @@
 
 #include "core/fs/uv_fs.hpp"
 #include "core/http/client.hpp"
+#include "core/http/redact.hpp"
 #include "core/http/status.hpp"
+#include "core/log.hpp"
 #include "core/wait_queue.hpp"
 
 extern char** environ;
@@ -61,8 +63,12 @@ class RefreshingAuth : public AuthProvider {
         ++stats_.token_requests;
         value_ = std::move(got.value);
         refresh_at_ = sent + refresh_after(got.lifetime);
+        log::info("auth", "new token from {} (valid {} s)", redact_url(name()),
+                  got.lifetime ? std::to_string(got.lifetime->count() / 1000) : "?");
       } catch (const Error& e) {
         ++stats_.token_requests;
+        log::info("auth", "token request to {} failed: {}", redact_url(name()),
+                  describe_for_log(std::current_exception()));
         failed = Failure{e.kind(), e.path(), e.message(), ErrorDetails{e.http_status(), e.cause()}};
       } catch (const std::exception& e) {
         failed = Failure{ErrorKind::kProtocol, name(), e.what(), {}};

@@ -34,11 +34,13 @@ void CircuitBreaker::succeeded(const std::string& key) {
   if (!hosts_.empty()) hosts_.erase(key);
 }
 
-void CircuitBreaker::failed(const std::string& key, int threshold,
+bool CircuitBreaker::failed(const std::string& key, int threshold,
                             std::chrono::milliseconds cooldown, Clock::time_point now) {
-  if (threshold <= 0) return;
+  if (threshold <= 0) return false;
   Host& h = hosts_[key];
-  if (++h.consecutive >= threshold) h.open_until = now + cooldown;
+  if (++h.consecutive < threshold) return false;
+  h.open_until = now + cooldown;
+  return h.consecutive == threshold;
 }
 
 }  // namespace asyncfs::http

@@ -30,8 +30,8 @@ class CircuitBreaker {
                                     std::chrono::milliseconds cooldown, Clock::time_point now);
   /// A connection to `key` was made (whatever the answer was).
   void succeeded(const std::string& key);
-  /// A connection to `key` could not be made.
-  void failed(const std::string& key, int threshold, std::chrono::milliseconds cooldown,
+  /// A connection to `key` could not be made. True when this failure opened the circuit.
+  bool failed(const std::string& key, int threshold, std::chrono::milliseconds cooldown,
               Clock::time_point now);
 
  private:

@@ -7,6 +7,8 @@
 
 #include "asyncfs/errors.hpp"
 #include "core/http/header_util.hpp"
+#include "core/http/redact.hpp"
+#include "core/log.hpp"
 
 namespace asyncfs::http {
 
@@ -169,6 +171,11 @@ Task<bool> Attempts::retry(const Response* resp, std::exception_ptr error) {
   if (deadline_ && resume_at >= *deadline_) co_return false;
   // Every request of this service waits out the server's "slow down", not only this one.
   if (resp && resp->status == 429) client_.limiter().defer(spec_.service, resume_at);
+  if (log::enabled(LogLevel::kInfo)) {
+    log::info("http", "retry {} of {} {} in {} ms: {}", attempts_, spec_.method,
+              redact_url(spec_.url), wait->count(),
+              resp ? "HTTP " + std::to_string(resp->status) : describe_for_log(error));
+  }
   if (wait->count() > 0) co_await sleep_for(client_.io(), *wait);
   co_return true;
 }

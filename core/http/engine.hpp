@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <span>
@@ -65,6 +66,10 @@ struct TransportOptions {
   int circuit_failures = 5;
   std::chrono::milliseconds circuit_cooldown{10'000};
 };
+
+/// A failure as log records show it: kind, message and cause, without the URL (which may hold
+/// credentials or signatures).
+std::string describe_for_log(const std::exception_ptr& error);
 
 /// Why a decoded body must stop ("" = it may go on): `decoded` bytes delivered from
 /// `received` bytes on the wire, under `o`'s caps.
@@ -144,6 +149,8 @@ struct Response {
   Bytes body;       ///< empty when a sink consumed it
   std::string effective_url;     ///< after redirects
   std::uint64_t body_bytes = 0;  ///< bytes received (also when a sink consumed them)
+  /// The last hop opened a connection (false: it reused a pooled one). For the debug log.
+  bool new_connection = false;
 
   /// First header of that (lower-case) name.
   std::optional<std::string> header(std::string_view lower_name) const;

@@ -12,6 +12,7 @@
 #include "asyncfs/filesystem.hpp"
 #include "asyncfs/gather.hpp"
 #include "asyncfs/io_thread.hpp"
+#include "asyncfs/log.hpp"
 #include "asyncfs/options.hpp"
 #include "asyncfs/outcome.hpp"
 #include "asyncfs/path.hpp"

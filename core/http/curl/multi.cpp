@@ -146,6 +146,7 @@ void CurlMulti::Impl::detach(Transfer& t) {
   curl_off_t connects = 0;
   if (curl_easy_getinfo(t.easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0) {
     connections.fetch_add(static_cast<std::uint64_t>(connects), std::memory_order_relaxed);
+    t.response.new_connection = true;
   }
   curl_multi_remove_handle(multi, t.easy);
   attached.erase(&t);

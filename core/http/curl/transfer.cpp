@@ -16,7 +16,9 @@
 #include "core/http/body_buffer.hpp"
 #include "core/http/curl/multi_internal.hpp"
 #include "core/http/header_util.hpp"
+#include "core/http/redact.hpp"
 #include "core/http/redirect.hpp"
+#include "core/log.hpp"
 
 namespace asyncfs::http {
 namespace {
@@ -27,27 +29,38 @@ constexpr std::size_t kMaxUploadChunk = 64 * 1024;
 /// CURLOPT_DEBUGFUNCTION: curl's verbose trace on stderr with the values of Authorization,
 /// Proxy-Authorization, Cookie and Set-Cookie replaced; bodies are not printed.
 int redacted_trace(CURL*, curl_infotype type, char* data, size_t size, void*) {
-  static constexpr std::string_view kSecret[] = {
-      "authorization:", "proxy-authorization:", "cookie:", "set-cookie:"};
   const char* prefix = type == CURLINFO_TEXT         ? "* "
                        : type == CURLINFO_HEADER_IN  ? "< "
                        : type == CURLINFO_HEADER_OUT ? "> "
                                                      : nullptr;
-  if (!prefix) return 0;
-  std::string_view text(data, size);
-  while (!text.empty()) {
-    const std::size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    bool secret = false;
-    for (std::string_view s : kSecret) {
-      secret = secret || (line.size() >= s.size() && iequals(line.substr(0, s.size()), s));
+  if (!prefix || !log::enabled(LogLevel::kTrace)) return 0;
+  // A libcurl callback: nothing may escape it.
+  try {
+    std::string_view text(data, size);
+    while (!text.empty()) {
+      const std::size_t nl = text.find('\n');
+      std::string_view line = text.substr(0, nl);
+      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+      while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.empty()) continue;
+      const std::size_t colon = line.find(':');
+      const std::size_t space = line.find(' ');
+      if (type != CURLINFO_TEXT && colon != std::string_view::npos &&
+          (space == std::string_view::npos || colon < space)) {
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+        log::trace("curl", "{}{}", prefix, loggable_header(line.substr(0, colon), value));
+      } else if (type == CURLINFO_HEADER_OUT && space != std::string_view::npos) {
+        // The request line: its target may carry a signature in the query.
+        const std::size_t end = line.find(' ', space + 1);
+        log::trace("curl", "{}{} {}{}", prefix, line.substr(0, space),
+                   redact_url(line.substr(space + 1, end - space - 1)),
+                   end == std::string_view::npos ? std::string_view() : line.substr(end));
+      } else {
+        log::trace("curl", "{}{}", prefix, line);
+      }
     }
-    if (secret) line = line.substr(0, line.find(':') + 1);
-    std::fprintf(stderr, "%s%.*s%s\n", prefix, static_cast<int>(line.size()), line.data(),
-                 secret ? " <redacted>" : "");
+  } catch (...) {
   }
   return 0;
 }
@@ -283,8 +296,8 @@ void configure_easy(Transfer& t) {
   set(CURLOPT_WRITEDATA, static_cast<void*>(&t));
   set(CURLOPT_TCP_KEEPALIVE, 1L);
   static const bool verbose = std::getenv("ASYNCFS_CURL_VERBOSE") != nullptr;
-  if (verbose) {
-    // curl's trace on stderr, for debugging, through a filter that redacts credentials.
+  if (verbose && log::enabled(LogLevel::kTrace)) {
+    // libcurl's own trace (connections, TLS) into the log, through a filter that redacts.
     set(CURLOPT_DEBUGFUNCTION, &redacted_trace);
     set(CURLOPT_VERBOSE, 1L);
   }

@@ -584,6 +584,7 @@ void Client::Impl::start(const std::shared_ptr<Exchange>& ex) {
     if (c->closing) continue;
     c->ex = ex;
     ex->conn = c;
+    ex->response.new_connection = false;
     c->send();
     return;
   }
@@ -634,6 +635,7 @@ void Client::Impl::open_conn(const std::shared_ptr<Exchange>& ex,
   conns.insert(c);
   c->ex = ex;
   ex->conn = c;
+  ex->response.new_connection = true;
   opened.fetch_add(1, std::memory_order_relaxed);
   c->arm_timer();  // the connect timeout covers the name lookup too
 
