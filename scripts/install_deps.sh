@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config make
   libuv1-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev
+  libspdlog-dev  # the debug log (ASYNCFS_LOG)
   libssl-dev   # SHA-256 of local files (checksum-verified FirecREST transfers)
   zlib1g-dev   # gzip/deflate bodies are decoded by us, so a truncated stream is an error
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
