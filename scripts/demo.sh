@@ -47,7 +47,7 @@ http {
   }
 }
 CONF
-/usr/sbin/nginx -p "$data/nginx" -c "$data/nginx/nginx.conf" &
+/usr/sbin/nginx -e "$data/nginx/logs/error.log" -p "$data/nginx" -c "$data/nginx/nginx.conf" &
 nginx_pid=$!
 trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do
