@@ -29,34 +29,44 @@ constexpr int kUnresolved = -1;
 
 spdlog::level::level_enum to_spdlog(LogLevel l) {
   switch (l) {
-    case LogLevel::kTrace: return spdlog::level::trace;
-    case LogLevel::kDebug: return spdlog::level::debug;
-    case LogLevel::kInfo: return spdlog::level::info;
-    case LogLevel::kWarn: return spdlog::level::warn;
-    case LogLevel::kError: return spdlog::level::err;
-    case LogLevel::kOff: return spdlog::level::off;
+    case LogLevel::kTrace:
+      return spdlog::level::trace;
+    case LogLevel::kDebug:
+      return spdlog::level::debug;
+    case LogLevel::kInfo:
+      return spdlog::level::info;
+    case LogLevel::kWarn:
+      return spdlog::level::warn;
+    case LogLevel::kError:
+      return spdlog::level::err;
+    case LogLevel::kOff:
+      return spdlog::level::off;
   }
   return spdlog::level::off;
 }
 
 LogLevel from_spdlog(spdlog::level::level_enum l) {
   switch (l) {
-    case spdlog::level::trace: return LogLevel::kTrace;
-    case spdlog::level::debug: return LogLevel::kDebug;
-    case spdlog::level::info: return LogLevel::kInfo;
-    case spdlog::level::warn: return LogLevel::kWarn;
+    case spdlog::level::trace:
+      return LogLevel::kTrace;
+    case spdlog::level::debug:
+      return LogLevel::kDebug;
+    case spdlog::level::info:
+      return LogLevel::kInfo;
+    case spdlog::level::warn:
+      return LogLevel::kWarn;
     case spdlog::level::err:
-    case spdlog::level::critical: return LogLevel::kError;
-    default: return LogLevel::kOff;
+    case spdlog::level::critical:
+      return LogLevel::kError;
+    default:
+      return LogLevel::kOff;
   }
 }
 
 /// stderr, or the application's callback. base_sink serialises calls under its mutex.
 class RoutingSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  RoutingSink() {
-    stderr_.set_pattern("%H:%M:%S.%e [asyncfs %n] %l: %v");
-  }
+  RoutingSink() { stderr_.set_pattern("%H:%M:%S.%e [asyncfs %n] %l: %v"); }
   void route(LogSink sink) {
     std::lock_guard lock(mutex_);
     user_ = std::move(sink);

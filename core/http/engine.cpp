@@ -94,8 +94,8 @@ void log_response(std::string_view method, std::string_view url,
 void log_failure(std::string_view method, std::string_view url, std::string_view transport,
                  const std::exception_ptr& error, Clock::time_point t0) {
   if (!log::enabled(LogLevel::kDebug)) return;
-  log::debug("http", "{} {} via {}: failed after {:.1f} ms: {}", method, redact_url(url),
-             transport, ms_since(t0), describe_for_log(error));
+  log::debug("http", "{} {} via {}: failed after {:.1f} ms: {}", method, redact_url(url), transport,
+             ms_since(t0), describe_for_log(error));
 }
 
 }  // namespace

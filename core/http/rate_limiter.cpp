@@ -78,10 +78,10 @@ Task<RateLimiter::Permit> RateLimiter::acquire(std::string name) {
       const auto now = Clock::now();
       if (now >= s->next_start) break;
       if (log::enabled(LogLevel::kInfo)) {
-        log::info("http", "waiting {} ms for the next '{}' request ({})",
-                  std::chrono::duration_cast<std::chrono::milliseconds>(s->next_start - now)
-                      .count(),
-                  name, spaced ? "time_between_calls" : "the server asked to slow down");
+        log::info(
+            "http", "waiting {} ms for the next '{}' request ({})",
+            std::chrono::duration_cast<std::chrono::milliseconds>(s->next_start - now).count(),
+            name, spaced ? "time_between_calls" : "the server asked to slow down");
       }
       co_await sleep_for(io_, s->next_start - now);  // next_start may move (defer) meanwhile
     }

@@ -18,8 +18,8 @@ std::string lower(std::string_view s) {
 /// Substrings that mark a name as secret. Broad on purpose: a redacted harmless value costs a
 /// debugging detail, a logged secret costs a credential.
 constexpr std::array<std::string_view, 12> kSecretWords = {
-    "sig", "token", "key", "secret", "passw", "pwd", "credential", "auth", "session",
-    "cookie", "code", "ticket"};
+    "sig",        "token", "key",     "secret", "passw", "pwd",
+    "credential", "auth",  "session", "cookie", "code",  "ticket"};
 
 bool secret_name(std::string_view name) {
   const std::string l = lower(name);

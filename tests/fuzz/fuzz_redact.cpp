@@ -12,8 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   const std::string out = asyncfs::http::redact_url(in);
   // A marker value planted behind a secret name never comes out.
-  const std::string planted = std::string(in.substr(0, in.find_first_of("?#"))) +
-                              "?x=1&token=PLANTEDSECRET&y=2";
+  const std::string planted =
+      std::string(in.substr(0, in.find_first_of("?#"))) + "?x=1&token=PLANTEDSECRET&y=2";
   if (!asyncfs::http::redact_url(planted).ends_with("?x=1&token=<redacted>&y=2")) {
     __builtin_trap();
   }

@@ -32,8 +32,8 @@ TEST_P(HttpLogging, RequestsRetriesAndHeadersAreLoggedWithoutSecrets) {
   const std::string via = "via " + GetParam();
   auto fs = make_fs(transport);
   const std::string port = std::to_string(faults.port());
-  const std::string url = "http://alice:pw-secret-9@127.0.0.1:" + port +
-                          "/file?size=100&token=qs-secret-1";
+  const std::string url =
+      "http://alice:pw-secret-9@127.0.0.1:" + port + "/file?size=100&token=qs-secret-1";
   const std::string flaky = faults.url("flaky/503?fail=1&key=logging-" + GetParam());
   {
     CaptureLog capture(LogLevel::kTrace);
@@ -46,8 +46,7 @@ TEST_P(HttpLogging, RequestsRetriesAndHeadersAreLoggedWithoutSecrets) {
     EXPECT_EQ(capture.matching({"debug http", shown, via, ": 200 100 B in"}).size(), 2u) << all;
     EXPECT_EQ(capture.matching({shown, "new connection"}).size(), 1u) << all;
     EXPECT_EQ(capture.matching({shown, "reused connection"}).size(), 1u) << all;
-    EXPECT_EQ(capture.matching({"info http retry 1 of GET", "/flaky/503", "HTTP 503"}).size(),
-              1u)
+    EXPECT_EQ(capture.matching({"info http retry 1 of GET", "/flaky/503", "HTTP 503"}).size(), 1u)
         << all;
     EXPECT_EQ(capture.matching({"/flaky/503", via, ": 503 "}).size(), 1u) << all;
     EXPECT_GE(capture.matching({"trace http", "X-Api-Key: <redacted>"}).size(), 3u) << all;
@@ -71,10 +70,11 @@ TEST_P(HttpLogging, AFailedRequestSaysWhyWithoutItsUrlSecrets) {
   // Port 1 on loopback refuses: a connection failure, retried, then reported.
   EXPECT_THROW(fs->cat_file("http://bob:pw-secret-7@127.0.0.1:1/x?sig=s3cr3t"), Error);
   const std::string all = capture.dump();
-  EXPECT_GE(capture.matching({"GET http://127.0.0.1:1/x?sig=<redacted>", "failed after",
-                              "cannot connect"})
-                .size(),
-            1u)
+  EXPECT_GE(
+      capture
+          .matching({"GET http://127.0.0.1:1/x?sig=<redacted>", "failed after", "cannot connect"})
+          .size(),
+      1u)
       << all;
   EXPECT_EQ(all.find("pw-secret-7"), std::string::npos) << all;
   EXPECT_EQ(all.find("s3cr3t"), std::string::npos) << all;

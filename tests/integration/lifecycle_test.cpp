@@ -113,6 +113,31 @@ TEST(Lifecycle, ATimedOutBulkCallCancelsItsTransfersAndTheFilesystemGoesOn) {
   io->shutdown();
 }
 
+TEST(Lifecycle, DroppingAFilesystemWhileItsTimedOutCallStillRunsIsSafe) {
+  // The blocking call gave up (Timeout) while its coroutines were still cancelling their
+  // transfers; the caller then drops its only reference. The task's keep-alive holds the
+  // filesystem until the last coroutine ends; then it goes, with no use after free (ASan) and
+  // no hang.
+  auto& f = FaultServer::shared();
+  auto io = std::make_shared<IoThread>("lifecycle-io");
+  auto fs = make_fs(io);
+  std::weak_ptr<AsyncFileSystem> watch = fs;
+  CatOptions o;
+  o.on_error = OnError::kReturn;
+  EXPECT_KIND(kTimeout, fs->cat(busy_urls(f, "drop"), o, CallTimeout(200ms)));
+  fs.reset();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!watch.expired() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(watch.expired()) << "the filesystem outlived its cancelled call";
+  // The loop is unharmed: a new filesystem on it works.
+  auto again = make_fs(io);
+  EXPECT_EQ(again->cat_file(f.url("file/after-drop?size=100")), testing::pattern(100));
+  again.reset();
+  io->shutdown();
+}
+
 TEST(Lifecycle, ForkDuringTransfersGivesTheChildAWorkingLibrary) {
   auto& f = FaultServer::shared();
   auto fs = make_fs(nullptr);

@@ -3,7 +3,6 @@
 // through its own sink. Exits 0 only when every result is right.
 
 #include <asyncfs/asyncfs.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>

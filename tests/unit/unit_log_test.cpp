@@ -86,8 +86,10 @@ TEST(Redact, UrlsLoseCredentialsAndSecretQueryValues) {
 
 TEST(Redact, SecretHeadersKeepTheirNameAndScheme) {
   using http::loggable_header;
-  EXPECT_EQ(loggable_header("Authorization", "Bearer eyJhbGciOi"), "Authorization: Bearer <redacted>");
-  EXPECT_EQ(loggable_header("authorization", "Basic dXNlcjpwdw=="), "authorization: Basic <redacted>");
+  EXPECT_EQ(loggable_header("Authorization", "Bearer eyJhbGciOi"),
+            "Authorization: Bearer <redacted>");
+  EXPECT_EQ(loggable_header("authorization", "Basic dXNlcjpwdw=="),
+            "authorization: Basic <redacted>");
   EXPECT_EQ(loggable_header("Cookie", "sid=1"), "Cookie: <redacted>");
   EXPECT_EQ(loggable_header("set-cookie", "sid=1; Path=/"), "set-cookie: <redacted>");
   EXPECT_EQ(loggable_header("X-Api-Key", "k123"), "X-Api-Key: <redacted>");
