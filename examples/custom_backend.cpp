@@ -200,6 +200,23 @@ class KvFileSystem final : public AsyncFileSystem {
     co_return;
   }
 
+  // --- [own operation] --------------------------------------------------------------------------
+  // A coroutine only this backend has (how many keys lie below a prefix), and its blocking twin
+  // in one line: sync_wrapper runs it through sync() on this instance's IoThread.
+  Task<std::size_t> _key_count(std::string prefix) {
+    prefix = child_prefix(strip_protocol(prefix));
+    std::lock_guard lock(bucket_->mu);
+    std::size_t n = 0;
+    for (auto it = bucket_->blobs.lower_bound(prefix);
+         it != bucket_->blobs.end() && std::string_view(it->first).starts_with(prefix); ++it) {
+      ++n;
+    }
+    co_return n;
+  }
+  std::size_t key_count(std::string prefix) {
+    return sync_wrapper(&KvFileSystem::_key_count, std::move(prefix));
+  }
+
   // --- [hooks: directories] ---------------------------------------------------------------------
   // Nothing to create (capabilities().real_directories is false), but mkdir still checks what
   // it can: a file in the way is an error, as it would be on a real filesystem.
@@ -393,6 +410,9 @@ int main(int argc, char** argv) {
     expect_eq(fs->du_total("/data"), 5u + 4u + 5u + 3u, "du adds up the files");
     expect_eq(asyncfs::sync(fs->io(), total_csv_bytes(fs, "/data/csv/*.csv")), 8u,
               "our own coroutine awaiting _glob and _cat_file");
+
+    auto* kv_fs = dynamic_cast<kv::KvFileSystem*>(fs.get());
+    expect_eq(kv_fs && kv_fs->key_count("kv://data") == 4, true, "our own blocking method");
 
     // The alias reaches the same backend; our strip_protocol removes it (the base's would not).
     expect_eq(fs->AsyncFileSystem::strip_protocol("keyvalue://data/a.txt"), "keyvalue://data/a.txt",
