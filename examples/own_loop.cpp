@@ -34,8 +34,9 @@ asyncfs::Task<std::string> build_report(std::shared_ptr<asyncfs::AsyncFileSystem
   co_await fs->_pipe_file("/app/in/b.txt", "beta", asyncfs::WriteMode::kOverwrite);
   // A real suspension: the loop goes on serving the worker's blocking calls meanwhile.
   co_await asyncfs::sleep_for(fs->io(), 20ms);
+  asyncfs::Paths pattern("/app/in/*.txt");
   asyncfs::CatOptions opts;
-  auto texts = co_await fs->_cat("/app/in/*.txt", opts);
+  auto texts = co_await fs->_cat(std::move(pattern), opts);
   std::string report;
   for (const auto& [path, bytes] : texts.items) report += path + "=" + bytes.value() + ";";
   co_return report;

@@ -207,7 +207,8 @@ def combined_source(groups: list[list[Block]]) -> str:
                 body.append(f"#line {b.line - 1} {quoted(b.path)}")
                 body.append(b.given if b.given.rstrip().endswith(("}", ";")) else b.given + ";")
         if mode == "wrap":
-            coroutine = any(re.search(r"\bco_(await|return|yield)\b", t) for _, _, t in code_lines)
+            coroutine = any(re.search(r"\bco_(await|return|yield)\b", t.split("//")[0])
+                            for _, _, t in code_lines)
             body.append("[[maybe_unused]] asyncfs::Task<void> snippet() {" if coroutine else
                         "[[maybe_unused]] void snippet() {")
         last = None
@@ -231,7 +232,8 @@ def compile_source(cxx: str, source: str, name: str, keep: str | None) -> tuple[
             f.write(source)
         cmd = [cxx, "-std=c++20", "-fsyntax-only", "-fmax-errors=40", "-Wall", "-Wextra",
                "-Wno-unused-variable", "-Wno-unused-but-set-variable", "-Wno-unused-parameter",
-               "-Wno-unused-function", "-Wno-unused-local-typedefs", "-Iinclude", "-x", "c++",
+               "-Wno-unused-function", "-Wno-unused-local-typedefs", "-Wno-subobject-linkage",
+               "-Wno-missing-field-initializers", "-Iinclude", "-x", "c++",
                file]
         r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         return r.returncode == 0, r.stdout + r.stderr
