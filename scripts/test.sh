@@ -10,6 +10,8 @@ export CTEST_OUTPUT_ON_FAILURE=1
 
 step "build and test (Debug, g++)"
 scripts/build.sh build-debug -DCMAKE_BUILD_TYPE=Debug
+# Every cpp block of README.md and docs/*.md compiles (g++ -fsyntax-only, a few seconds).
+python3 scripts/check_doc_snippets.py
 ctest --test-dir build-debug --parallel "$(nproc)" --timeout 300
 
 step "package: install, then find_package, pkg-config and add_subdirectory consumers"

@@ -39,8 +39,9 @@ class IoThread {
 
   struct AdoptTag {};
   /// Bring your own loop: binds to `loop`, which the caller runs (uv_run) on its own thread.
-  /// Must be called on that thread; the loop must outlive this object. shutdown() then only
-  /// closes this object's handles; it never stops or closes the caller's loop.
+  /// Must be called on that thread; shutdown() must run on that thread, outside uv_run, before
+  /// the loop is closed (after it, this object may outlive the loop and be dropped anywhere).
+  /// shutdown() only closes this object's handles; it never stops or closes the caller's loop.
   IoThread(AdoptTag, uv_loop_t* loop);
 
   IoThread(const IoThread&) = delete;
