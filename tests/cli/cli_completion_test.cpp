@@ -27,8 +27,8 @@ std::string complete(const std::string& script, const std::vector<std::string>& 
   std::string assign = "COMP_WORDS=(";
   for (const auto& w : words) assign += "'" + w + "' ";
   assign += "); COMP_CWORD=" + std::to_string(words.size() - 1) + "; ";
-  const std::string cmd = "source '" + script + "' && " + assign +
-                          "_asyncfs && printf '%s\\n' \"${COMPREPLY[@]}\"";
+  const std::string cmd =
+      "source '" + script + "' && " + assign + "_asyncfs && printf '%s\\n' \"${COMPREPLY[@]}\"";
   const auto r = run_process({"/bin/bash", "--norc", "-c", cmd}, std::chrono::seconds(10));
   EXPECT_EQ(r.exit_code, 0);
   return r.out;

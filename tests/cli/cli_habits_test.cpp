@@ -4,7 +4,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -54,9 +53,10 @@ TEST(CliHabits, DuHPrintsHumanSizes) {
 }
 
 TEST(CliHabits, HelpIsLongOptionOnly) {
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"--help"}, {"ls", "--help"}, {"du", "--help"},
-        {"firecrest", "submit", "--help"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--help"},
+                                               {"ls", "--help"},
+                                               {"du", "--help"},
+                                               {"firecrest", "submit", "--help"}}) {
     const auto r = run_cli(args);
     EXPECT_EQ(r.exit_code, 0) << args.back();
     EXPECT_THAT(r.out, HasSubstr("--help"));
@@ -177,9 +177,9 @@ TEST(CliHabits, MixedFailuresReportTheLeastRetryable) {
   TempDir dir;
   // Retryable + not found -> 3; + permission denied -> 4; + any other failure -> 1.
   EXPECT_EQ(run_cli({"cat", f.url("status/503?key=m1"), dir / "missing"}).exit_code, 3);
-  EXPECT_EQ(run_cli({"cat", dir / "missing", f.url("status/403"), f.url("status/503?key=m2")})
-                .exit_code,
-            4);
+  EXPECT_EQ(
+      run_cli({"cat", dir / "missing", f.url("status/403"), f.url("status/503?key=m2")}).exit_code,
+      4);
   EXPECT_EQ(run_cli({"cat", f.url("status/418"), f.url("status/403"), dir / "missing"}).exit_code,
             1);
   // Only transient failures: running again may help.

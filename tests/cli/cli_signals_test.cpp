@@ -8,8 +8,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <string>
 #include <regex>
+#include <string>
 #include <thread>
 
 #include "run_cli.hpp"
