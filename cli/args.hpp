@@ -19,6 +19,7 @@ struct GlobalArgs {
 struct LsArgs {
   std::vector<std::string> urls;
   bool long_format = false;
+  bool human = false;  ///< -h: with -l, sizes as 1.5K, 23M, ...
   bool json = false;
 };
 

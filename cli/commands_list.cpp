@@ -51,13 +51,39 @@ std::string mtime_string(const FileInfo& info) {
   return buf;
 }
 
+// GNU ls -lh / du -h: powers of 1024, one decimal below 10 and none above, rounded up so a
+// size is never shown smaller than it is (1536 -> 1.5K, 23 MiB -> 23M, 4 GiB -> 4.0G).
+std::string human_short(std::uint64_t n) {
+  static constexpr const char* kUnits = "KMGTPE";
+  if (n < 1024) return fmt::format("{}", n);
+  double v = static_cast<double>(n);
+  int unit = -1;
+  while (v >= 1024 && unit < 5) {
+    v /= 1024;
+    ++unit;
+  }
+  if (v < 10) {
+    const double tenths = std::ceil(v * 10) / 10;
+    if (tenths < 10) return fmt::format("{:.1f}{}", tenths, kUnits[unit]);
+    v = 10;
+  }
+  const double whole = std::ceil(v);
+  if (whole >= 1024 && unit < 5) return fmt::format("1.0{}", kUnits[unit + 1]);
+  return fmt::format("{:.0f}{}", whole, kUnits[unit]);
+}
+
+std::string size_text(const FileInfo& info, bool human) {
+  if (!info.size) return "-";
+  return human ? human_short(*info.size) : fmt::format("{}", *info.size);
+}
+
 // `ls -l`: mode, size, modification time, name (-> link target), columns aligned.
-std::string long_listing(const AsyncFileSystem& fs, const std::vector<FileInfo>& infos) {
+std::string long_listing(const AsyncFileSystem& fs, const std::vector<FileInfo>& infos,
+                         bool human) {
   std::vector<std::array<std::string, 3>> cols;
   std::size_t w_mode = 0, w_size = 0;
   for (const auto& info : infos) {
-    std::array<std::string, 3> c{mode_string(info), info.size ? fmt::format("{}", *info.size) : "-",
-                                 mtime_string(info)};
+    std::array<std::string, 3> c{mode_string(info), size_text(info, human), mtime_string(info)};
     w_mode = std::max(w_mode, c[0].size());
     w_size = std::max(w_size, c[1].size());
     cols.push_back(std::move(c));
@@ -95,18 +121,6 @@ std::string json_array(const AsyncFileSystem& fs, const std::map<std::string, Fi
   return out + "]\n";
 }
 
-std::string human_short(std::uint64_t n) {
-  static constexpr const char* kUnits = "KMGTPE";
-  if (n < 1024) return fmt::format("{}", n);
-  double v = static_cast<double>(n);
-  int unit = -1;
-  while (v >= 1024 && unit < 5) {
-    v /= 1024;
-    ++unit;
-  }
-  return fmt::format("{:.1f}{}", v, kUnits[unit]);
-}
-
 }  // namespace
 
 int run_ls(const LsArgs& args, const GlobalArgs&) {
@@ -138,7 +152,7 @@ int run_ls(const LsArgs& args, const GlobalArgs&) {
     // Several URLs get a header each, like ls(1) with several directories.
     if (targets.size() > 1) out += fmt::format("{}{}:\n", i > 0 ? "\n" : "", t.url);
     if (args.long_format) {
-      out += long_listing(*t.fs, infos);
+      out += long_listing(*t.fs, infos, args.human);
     } else {
       for (const auto& info : infos) out += display_name(*t.fs, info.name) + '\n';
     }

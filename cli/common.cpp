@@ -8,9 +8,11 @@
 #include <map>
 #include <mutex>
 
+#include "asyncfs/config.hpp"
 #include "asyncfs/errors.hpp"
 #include "asyncfs/path.hpp"
 #include "asyncfs/registry.hpp"
+#include "signals.hpp"
 
 namespace asyncfs::cli {
 
@@ -29,7 +31,41 @@ void write_all(int fd, std::string_view data) {
   }
 }
 
+// Config errors name the file or ASYNCFS_* variable as their path (core/config.cpp, and the
+// registry for an option a backend refuses).
+std::string config_error_line(const Error& e) {
+  const bool variable = e.path().starts_with("ASYNCFS_");
+  std::string line = fmt::format("{} {}: {}", variable ? "environment variable" : "config file",
+                                 e.path(), e.message());
+  if (!e.cause().empty()) line += ": " + e.cause();
+  line += variable ? "; fix or unset the variable" : "; fix the file or remove it";
+  return one_line(line);
+}
+
+// True when `e` is about a configuration source rather than the URL.
+bool is_config_error(const Error& e) {
+  if (e.path().starts_with("ASYNCFS_")) return true;
+  try {
+    for (const auto& [proto, keys] : config().origins) {
+      for (const auto& [key, where] : keys) {
+        if (where == e.path()) return true;
+      }
+    }
+  } catch (const Error&) {
+    return true;  // a config that does not even load (check_config() reports it first)
+  }
+  return false;
+}
+
 }  // namespace
+
+void check_config() {
+  try {
+    (void)config();
+  } catch (const Error& e) {
+    throw UsageError(config_error_line(e));
+  }
+}
 
 Target resolve(const std::string& url, bool keep_trailing_slash) {
   FsAndPath fp;
@@ -38,6 +74,9 @@ Target resolve(const std::string& url, bool keep_trailing_slash) {
   } catch (const Error& e) {
     // An unknown protocol or a malformed URL is a mistake in the command line, found before
     // any work starts, so it is a usage error (exit 2) rather than a failed operation.
+    if (e.kind() == ErrorKind::kInvalidArgument && is_config_error(e)) {
+      throw UsageError(config_error_line(e));
+    }
     if (e.kind() == ErrorKind::kInvalidArgument) {
       throw UsageError(fmt::format("{}: {}", one_line(url), one_line(e.message())));
     }
@@ -94,8 +133,18 @@ std::string describe_error(std::string_view url, std::string_view stripped,
   try {
     std::rethrow_exception(error);
   } catch (const Error& e) {
-    std::string_view what = e.what();
     const std::string& p = e.path();
+    if (e.http_status() != 0) {
+      // Status and reason, never the server's error page (it stays on Error::body()).
+      std::string line = one_line(url);
+      const bool same_path =
+          p.empty() || p == url || p == stripped || p == path::strip_trailing_slash(stripped);
+      if (!same_path) line += ": " + one_line(p);
+      line += fmt::format(": {} {}", e.http_status(), http_reason(e.http_status()));
+      if (!e.cause().empty()) line += ": " + one_line(e.cause());
+      return line;
+    }
+    std::string_view what = e.what();
     if (!p.empty()) {
       std::string_view bare = path::strip_trailing_slash(stripped);
       const bool same = p == url || p == stripped || p == bare;
@@ -171,6 +220,9 @@ std::string circuit_open_host(const std::exception_ptr& e) {
 }  // namespace
 
 void report_error(std::string_view url, std::string_view stripped, const std::exception_ptr& e) {
+  note_failure(exit_code_for(e));
+  // After Ctrl-C every operation still running fails as cancelled: that is no news.
+  if (received_signal() != 0) return;
   const std::string host = circuit_open_host(e);
   if (!host.empty()) {
     Suppressed& s = suppressed();

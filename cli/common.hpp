@@ -10,13 +10,9 @@
 #include <vector>
 
 #include "asyncfs/filesystem.hpp"
+#include "exit_codes.hpp"
 
 namespace asyncfs::cli {
-
-/// Exit codes of the tool (docs/cli.md).
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;
-inline constexpr int kExitUsage = 2;
 
 /// A mistake in the command line: reported on one line, exit code 2, no operation is started.
 class UsageError : public std::runtime_error {
@@ -36,6 +32,10 @@ struct Target {
 ///        "the contents of this directory", and the registry strips it.
 /// \throws UsageError for an unknown protocol or a malformed URL (checked before any work).
 Target resolve(const std::string& url, bool keep_trailing_slash = false);
+
+/// \brief Loads the configuration (files and ASYNCFS_* variables) before any work.
+/// \throws UsageError naming the file or variable, the parser's cause and the fix.
+void check_config();
 
 /// True for filesystems whose paths are files of this machine.
 bool is_local(const AsyncFileSystem& fs);
@@ -82,8 +82,9 @@ class Console {
   bool status_shown_ = false;
 };
 
-/// Reports a failure about `url` on stderr. Requests refused by an open circuit (a dead host)
-/// are reported once per host; the rest are counted for report_suppressed().
+/// Reports a failure about `url` on stderr and records its exit code (note_failure).
+/// Requests refused by an open circuit (a dead host) are reported once per host; the rest are
+/// counted for report_suppressed().
 void report_error(std::string_view url, std::string_view stripped, const std::exception_ptr& e);
 /// One line per host whose further failures report_error() held back; call once at the end.
 void report_suppressed();

@@ -1,13 +1,20 @@
 #include "parser.hpp"
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <optional>
 #include <string>
 
 #include "args.hpp"
+#include "asyncfs/registry.hpp"
 #include "commands.hpp"
 #include "common.hpp"
+#include "completion.hpp"
+#include "output.hpp"
+#include "suggest.hpp"
+#include "version.hpp"
 
 namespace asyncfs::cli {
 
@@ -33,17 +40,118 @@ void add_batch_size(CLI::App* app, std::optional<int>& target) {
       ->type_name("N");
 }
 
+std::vector<CLI::App*> subcommands_of(CLI::App* app) {
+  return app->get_subcommands([](CLI::App*) { return true; });
+}
+
+// The command tree as completion sees it: every named option, every subcommand.
+CommandSpec spec_of(CLI::App* app) {
+  CommandSpec spec{app->get_name(), app->get_description(), {}, {}};
+  for (const CLI::Option* opt : app->get_options()) {
+    for (const auto& s : opt->get_snames()) spec.options.push_back("-" + s);
+    for (const auto& l : opt->get_lnames()) spec.options.push_back("--" + l);
+  }
+  for (CLI::App* sub : subcommands_of(app)) spec.subcommands.push_back(spec_of(sub));
+  return spec;
+}
+
+// A mistyped command is caught before CLI11 parses: it would only say that a subcommand is
+// required. Global options are flags without values, so the first word that is not an option
+// names the command (and the next one a firecrest action).
+void check_command_names(CLI::App& app, int argc, char** argv) {
+  CLI::App* cur = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.starts_with("-")) continue;
+    const auto subs = subcommands_of(cur);
+    if (subs.empty()) return;
+    CLI::App* found = nullptr;
+    std::vector<std::string> names;
+    for (CLI::App* sub : subs) {
+      names.push_back(sub->get_name());
+      if (sub->get_name() == arg) found = sub;
+    }
+    if (found) {
+      cur = found;
+      continue;
+    }
+    const std::string kind = cur == &app ? "a command" : "a " + cur->get_name() + " command";
+    const std::string guess = nearest(arg, names);
+    if (!guess.empty()) {
+      throw UsageError(
+          fmt::format("'{}' is not {}; did you mean '{}'?", one_line(arg), kind, guess));
+    }
+    throw UsageError(fmt::format("'{}' is not {} (see asyncfs {}--help)", one_line(arg), kind,
+                                 cur == &app ? "" : cur->get_name() + " "));
+  }
+}
+
+// "asyncfs ls" or "asyncfs firecrest submit": the deepest command parsed so far.
+std::string command_path(CLI::App& app) {
+  std::string path = "asyncfs";
+  CLI::App* cur = &app;
+  for (;;) {
+    const auto parsed = cur->get_subcommands();
+    if (parsed.empty()) return path;
+    cur = parsed.front();
+    path += " " + cur->get_name();
+  }
+}
+
+// CLI11 lists the arguments it did not expect (last first); an option among them is named
+// alone, the way other tools report an unknown option.
+std::string extras_message(CLI::App& app, const CLI::ExtrasError& e) {
+  std::string_view what = e.what();
+  const std::size_t colon = what.find(": ");
+  if (colon != std::string_view::npos) what.remove_prefix(colon + 2);
+  std::vector<std::string> words;
+  std::size_t pos = 0;
+  while (pos < what.size()) {
+    const std::size_t sp = what.find(' ', pos);
+    const std::size_t end = sp == std::string_view::npos ? what.size() : sp;
+    if (end > pos) words.emplace_back(what.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  const std::string cmd = command_path(app);
+  std::string option;
+  for (auto it = words.rbegin(); it != words.rend(); ++it) {
+    if (it->size() > 1 && it->front() == '-') {
+      option = *it;
+      break;
+    }
+  }
+  // "ls: " after the "asyncfs: " every error line starts with; nothing for the tool itself.
+  const std::string where = cmd == "asyncfs" ? "" : cmd.substr(sizeof("asyncfs")) + ": ";
+  if (!option.empty()) {
+    return fmt::format("{}unknown option '{}' (see {} --help)", where,
+                       one_line(option.substr(0, option.find('='))), cmd);
+  }
+  return fmt::format("{}unexpected argument '{}' (see {} --help)", where,
+                     words.empty() ? std::string() : one_line(words.back()), cmd);
+}
+
 }  // namespace
 
 int parse_and_run(int argc, char** argv) {
   CLI::App app{"asyncfs: one command line for every asyncfs filesystem (file, memory, ...)",
                "asyncfs"};
+  // Help is --help only: -h means human-readable sizes where ls(1) and du(1) take it. Set
+  // before the subcommands are added, which inherit it.
+  app.set_help_flag("--help", "Print this help message and exit");
   app.require_subcommand(1);
   // Global options may also follow the command ("asyncfs cat --progress URL").
   app.fallthrough();
-  app.set_version_flag("--version", "asyncfs 0.1.0");
+  app.set_version_flag(
+      "--version",
+      [] {
+        std::string v = version_text();
+        if (!v.empty() && v.back() == '\n') v.pop_back();  // CLI11 adds the newline
+        return v;
+      },
+      "Print the version of asyncfs and of the libraries it runs with");
   app.footer(
-      "Exit codes: 0 ok, 1 an operation failed (for any item), 2 usage error.\n"
+      "Exit codes: 0 ok, 1 failed, 2 usage error, 3 not found, 4 permission denied,\n"
+      "5 retryable (timeout, network, 429/5xx), 130/143 interrupted (SIGINT/SIGTERM).\n"
       "URLs: protocol://path or a local path. See docs/cli.md for every command.");
   bool want_progress = false;
   bool no_progress = false;
@@ -65,6 +173,7 @@ int parse_and_run(int argc, char** argv) {
     auto* sub = app.add_subcommand("ls", "List directory contents");
     sub->add_option("url", ls.urls, "Directories (or files) to list")->required();
     sub->add_flag("-l,--long", ls.long_format, "Long format: mode, size, mtime, name");
+    sub->add_flag("-h,--human-readable", ls.human, "With -l: sizes as 1.5K, 23M, 4.0G");
     sub->add_flag("--json", ls.json, "Print one JSON array of info objects");
     bind(sub, run_ls, ls);
   }
@@ -142,7 +251,7 @@ int parse_and_run(int argc, char** argv) {
     sub->add_option("url", du.urls, "Roots to measure")->required();
     add_maxdepth(sub, du.maxdepth);
     sub->add_flag("-a,--all", du.all, "Also print the size of every file");
-    sub->add_flag("--human", du.human, "Sizes as 1.5K, 20.0M, ...");
+    sub->add_flag("-h,--human-readable,--human", du.human, "Sizes as 1.5K, 23M, 4.0G");
     bind(sub, run_du, du);
   }
   GlobArgs glob;
@@ -190,8 +299,24 @@ int parse_and_run(int argc, char** argv) {
     view->add_option("path", fc_view.path, "Absolute path")->required();
   }
 
+  std::string shell;
+  {
+    auto* sub = app.add_subcommand("completion", "Print a shell completion script");
+    sub->add_option("shell", shell, "bash, zsh or fish")->required();
+    sub->final_callback([&command, &app, &shell] {
+      command = [&app, &shell](const GlobalArgs&) {
+        write_stdout(completion_script(shell, spec_of(&app), available_protocols()));
+        return kExitOk;
+      };
+    });
+  }
+
+  check_command_names(app, argc, argv);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError& e) {
+    Console::instance().error(extras_message(app, e));
+    return kExitUsage;
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
     Console::instance().error(one_line(std::string(e.what()) + " (see asyncfs --help)"));
@@ -201,6 +326,8 @@ int parse_and_run(int argc, char** argv) {
   if (want_progress) global.progress = ProgressMode::kOn;
   if (no_progress) global.progress = ProgressMode::kOff;
   if (!command) throw UsageError("no command given (see asyncfs --help)");
+  // A broken configuration stops every command before it starts; completion needs none.
+  if (command_path(app) != "asyncfs completion") check_config();
   return command(global);
 }
 

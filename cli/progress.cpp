@@ -64,11 +64,23 @@ class Progress::ByteCallback final : public Callback {
     const std::uint64_t v = value();
     if (v > last_) counters_->bytes.fetch_add(v - last_, std::memory_order_relaxed);
     last_ = v;
+    // A size may be reported again (each attempt of a retried download): count it once, as
+    // the latest value.
+    if (const auto s = size(); s && s != counted_size_) {
+      if (counted_size_) {
+        counters_->bytes_total.fetch_sub(*counted_size_, std::memory_order_relaxed);
+      } else {
+        counters_->sized_files.fetch_add(1, std::memory_order_relaxed);
+      }
+      counters_->bytes_total.fetch_add(*s, std::memory_order_relaxed);
+      counted_size_ = s;
+    }
   }
 
  private:
   std::shared_ptr<Counters> counters_;
   std::uint64_t last_ = 0;
+  std::optional<std::uint64_t> counted_size_;
 };
 
 // Files of a bulk call: set_size = number of files, one tick per finished file.
@@ -152,32 +164,55 @@ std::string Progress::render() const {
   const std::uint64_t total = std::max(done, counters_->total.load(std::memory_order_relaxed));
 
   std::string line = label_;
-  if (known) {
-    const double frac = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
-    const int fill = static_cast<int>(frac * kBarWidth);
-    line += fmt::format(" [{}{}] {}/{} {}", std::string(static_cast<std::size_t>(fill), '#'),
-                        std::string(static_cast<std::size_t>(kBarWidth - fill), '.'), done, total,
-                        unit_);
-  } else {
-    // No total reported (yet): a moving marker shows liveness.
-    const int pos = static_cast<int>(elapsed * 10) % kBarWidth;
-    std::string bar(kBarWidth, ' ');
-    bar[static_cast<std::size_t>(pos)] = '*';
-    line += fmt::format(" [{}] {} {}", bar, done, unit_);
-  }
-  if (bytes > 0) line += fmt::format("  {}", human_bytes(static_cast<double>(bytes)));
-  if (elapsed > 0) {
-    if (bytes > 0) {
+  const auto bar = [](double frac) {
+    const int fill = static_cast<int>(std::clamp(frac, 0.0, 1.0) * kBarWidth);
+    return std::string(static_cast<std::size_t>(fill), '#') +
+           std::string(static_cast<std::size_t>(kBarWidth - fill), '.');
+  };
+  const std::uint64_t bytes_total = counters_->bytes_total.load(std::memory_order_relaxed);
+  const bool by_bytes = known && total > 0 && bytes_total > 0 &&
+                        counters_->sized_files.load(std::memory_order_relaxed) >= total;
+  if (by_bytes) {
+    // Every file's size is known: bytes done of bytes total, so even one large file moves.
+    const std::uint64_t shown = std::min(bytes, bytes_total);
+    const double frac = static_cast<double>(shown) / static_cast<double>(bytes_total);
+    line += fmt::format(" [{}] {}/{} {:.0f}%", bar(frac), human_bytes(static_cast<double>(shown)),
+                        human_bytes(static_cast<double>(bytes_total)), frac * 100);
+    if (total > 1) line += fmt::format("  {}/{} {}", done, total, unit_);
+    if (elapsed > 0)
       line += fmt::format("  {}/s", human_bytes(static_cast<double>(bytes) / elapsed));
+    if (shown < bytes_total && shown > 0) {
+      const double eta =
+          elapsed * static_cast<double>(bytes_total - shown) / static_cast<double>(shown);
+      line += fmt::format("  ETA {}", format_duration(eta));
     } else {
-      line += fmt::format("  {:.1f} {}/s", static_cast<double>(done) / elapsed, unit_);
+      line += fmt::format("  {}", format_duration(elapsed));
     }
-  }
-  if (known && done < total && done > 0) {
-    const double eta = elapsed * static_cast<double>(total - done) / static_cast<double>(done);
-    line += fmt::format("  ETA {}", format_duration(eta));
   } else {
-    line += fmt::format("  {}", format_duration(elapsed));
+    if (known) {
+      const double frac = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
+      line += fmt::format(" [{}] {}/{} {}", bar(frac), done, total, unit_);
+    } else {
+      // No total reported (yet): a moving marker shows liveness.
+      const int pos = static_cast<int>(elapsed * 10) % kBarWidth;
+      std::string marker(kBarWidth, ' ');
+      marker[static_cast<std::size_t>(pos)] = '*';
+      line += fmt::format(" [{}] {} {}", marker, done, unit_);
+    }
+    if (bytes > 0) line += fmt::format("  {}", human_bytes(static_cast<double>(bytes)));
+    if (elapsed > 0) {
+      if (bytes > 0) {
+        line += fmt::format("  {}/s", human_bytes(static_cast<double>(bytes) / elapsed));
+      } else {
+        line += fmt::format("  {:.1f} {}/s", static_cast<double>(done) / elapsed, unit_);
+      }
+    }
+    if (known && done < total && done > 0) {
+      const double eta = elapsed * static_cast<double>(total - done) / static_cast<double>(done);
+      line += fmt::format("  ETA {}", format_duration(eta));
+    } else {
+      line += fmt::format("  {}", format_duration(elapsed));
+    }
   }
   const auto width = static_cast<std::size_t>(terminal_width() - 1);
   if (line.size() > width) line.resize(width);

@@ -58,6 +58,10 @@ class Progress {
     std::atomic<std::uint64_t> total{0};
     std::atomic<bool> total_known{false};
     std::atomic<std::uint64_t> bytes{0};
+    /// Sum of the sizes the files being moved reported, and how many reported one: when
+    /// every file did, the bar counts bytes (a single large file shows percent and ETA).
+    std::atomic<std::uint64_t> bytes_total{0};
+    std::atomic<std::uint64_t> sized_files{0};
   };
   class FileCallback;
   class ByteCallback;

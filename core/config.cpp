@@ -80,6 +80,7 @@ void merge_protocol_object(Config& cfg, const std::string& proto, simdjson::dom:
   for (auto field : obj) {
     std::string key(field.key);
     opts.set(key, element_to_option(field.value, where, key));
+    cfg.origins[proto][key] = where;
   }
 }
 
@@ -178,7 +179,11 @@ Config load_config(const std::string& dir, const std::map<std::string, std::stri
       simdjson::padded_string json(value);
       simdjson::dom::element doc;
       simdjson::dom::object obj;
-      if (parser.parse(json).get(doc) || doc.get_object().get(obj)) {
+      if (auto err = parser.parse(json).get(doc); err) {
+        throw InvalidArgument(name, "must hold a JSON object of options",
+                              ErrorDetails{0, simdjson::error_message(err)});
+      }
+      if (doc.get_object().get(obj)) {
         throw InvalidArgument(name, "must hold a JSON object of options");
       }
       merge_protocol_object(cfg, lower(rest), obj, name);
@@ -189,7 +194,10 @@ Config load_config(const std::string& dir, const std::map<std::string, std::stri
   for (const auto& [name, value] : single_keys) {
     const std::string rest = name.substr(kEnvPrefix.size());
     auto us = rest.find('_');
-    cfg.protocols[lower(rest.substr(0, us))].set(lower(rest.substr(us + 1)), value);
+    const std::string proto = lower(rest.substr(0, us));
+    const std::string key = lower(rest.substr(us + 1));
+    cfg.protocols[proto].set(key, value);
+    cfg.origins[proto][key] = name;
   }
   return cfg;
 }

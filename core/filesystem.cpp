@@ -2,6 +2,8 @@
 
 #include "asyncfs/filesystem.hpp"
 
+#include <fmt/format.h>
+
 #include <limits>
 #include <numeric>
 #include <string>
@@ -165,10 +167,23 @@ Task<double> AsyncFileSystem::_modified(std::string path) {
   co_return 0.0;
 }
 
+namespace {
+
+// What a blocking call is about, for its Timeout (which the task itself never sees).
+std::string about(const std::string& path) { return path; }
+std::string about(const std::vector<std::string>& paths) {
+  if (paths.empty()) return {};
+  if (paths.size() == 1) return paths.front();
+  return fmt::format("{} (and {} more)", paths.front(), paths.size() - 1);
+}
+std::string about(const Paths& paths) { return about(paths.items); }
+
+}  // namespace
+
 // --- blocking twins ------------------------------------------------------------------------------
 
 std::vector<FileInfo> AsyncFileSystem::ls(std::string path, CallTimeout t) {
-  return run_sync(_ls(std::move(path)), t);
+  return run_sync(_ls(path), t, about(path));
 }
 
 std::vector<std::string> AsyncFileSystem::ls_names(std::string path, CallTimeout t) {
@@ -178,115 +193,115 @@ std::vector<std::string> AsyncFileSystem::ls_names(std::string path, CallTimeout
 }
 
 FileInfo AsyncFileSystem::info(std::string path, CallTimeout t) {
-  return run_sync(_info(std::move(path)), t);
+  return run_sync(_info(path), t, about(path));
 }
 
 Bytes AsyncFileSystem::cat_file(std::string path, std::optional<std::int64_t> start,
                                 std::optional<std::int64_t> end, CallTimeout t) {
-  return run_sync(_cat_file(std::move(path), start, end), t);
+  return run_sync(_cat_file(path, start, end), t, about(path));
 }
 
 CatResult AsyncFileSystem::cat(Paths paths, CatOptions opts, CallTimeout t) {
-  return run_sync(_cat(std::move(paths), opts), t);
+  return run_sync(_cat(paths, opts), t, about(paths));
 }
 
 std::uint64_t AsyncFileSystem::stream_file(std::string path,
                                            UniqueFunction<void(std::string_view)> on_data,
                                            CallTimeout t) {
-  return run_sync(_stream_file(std::move(path), std::move(on_data)), t);
+  return run_sync(_stream_file(path, std::move(on_data)), t, about(path));
 }
 
 std::vector<Outcome<Bytes>> AsyncFileSystem::cat_ranges(
     std::vector<std::string> paths, std::vector<std::optional<std::int64_t>> starts,
     std::vector<std::optional<std::int64_t>> ends, CallTimeout t) {
-  return run_sync(_cat_ranges(std::move(paths), std::move(starts), std::move(ends), std::nullopt),
-                  t);
+  return run_sync(_cat_ranges(paths, std::move(starts), std::move(ends), std::nullopt), t,
+                  about(paths));
 }
 
 void AsyncFileSystem::pipe_file(std::string path, Bytes data, WriteMode mode, CallTimeout t) {
-  run_sync(_pipe_file(std::move(path), std::move(data), mode), t);
+  run_sync(_pipe_file(path, std::move(data), mode), t, about(path));
 }
 
 void AsyncFileSystem::pipe(std::map<std::string, Bytes> items, CallTimeout t) {
-  run_sync(_pipe(std::move(items), std::nullopt), t);
+  run_sync(_pipe(std::move(items), std::nullopt), t);  // the items are data: never copied
 }
 
 void AsyncFileSystem::get_file(std::string rpath, std::string lpath, Callback* progress,
                                CallTimeout t) {
-  run_sync(_get_file(std::move(rpath), std::move(lpath), progress), t);
+  run_sync(_get_file(rpath, std::move(lpath), progress), t, about(rpath));
 }
 
 void AsyncFileSystem::put_file(std::string lpath, std::string rpath, Callback* progress,
                                CallTimeout t) {
-  run_sync(_put_file(std::move(lpath), std::move(rpath), progress, WriteMode::kOverwrite), t);
+  run_sync(_put_file(lpath, std::move(rpath), progress, WriteMode::kOverwrite), t, about(lpath));
 }
 
 void AsyncFileSystem::rm_file(std::string path, CallTimeout t) {
-  run_sync(_rm_file(std::move(path)), t);
+  run_sync(_rm_file(path), t, about(path));
 }
 
 void AsyncFileSystem::cp_file(std::string path1, std::string path2, CallTimeout t) {
-  run_sync(_cp_file(std::move(path1), std::move(path2)), t);
+  run_sync(_cp_file(path1, std::move(path2)), t, about(path1));
 }
 
 void AsyncFileSystem::mkdir(std::string path, bool create_parents, CallTimeout t) {
-  run_sync(_mkdir(std::move(path), create_parents), t);
+  run_sync(_mkdir(path, create_parents), t, about(path));
 }
 
 void AsyncFileSystem::makedirs(std::string path, bool exist_ok, CallTimeout t) {
-  run_sync(_makedirs(std::move(path), exist_ok), t);
+  run_sync(_makedirs(path, exist_ok), t, about(path));
 }
 
 void AsyncFileSystem::rmdir(std::string path, CallTimeout t) {
-  run_sync(_rmdir(std::move(path)), t);
+  run_sync(_rmdir(path), t, about(path));
 }
 
 std::string AsyncFileSystem::checksum(std::string path, CallTimeout t) {
-  return run_sync(_checksum(std::move(path)), t);
+  return run_sync(_checksum(path), t, about(path));
 }
 
 double AsyncFileSystem::modified(std::string path, CallTimeout t) {
-  return run_sync(_modified(std::move(path)), t);
+  return run_sync(_modified(path), t, about(path));
 }
 
 bool AsyncFileSystem::exists(std::string path, CallTimeout t) {
-  return run_sync(_exists(std::move(path)), t);
+  return run_sync(_exists(path), t, about(path));
 }
 
 bool AsyncFileSystem::isdir(std::string path, CallTimeout t) {
-  return run_sync(_isdir(std::move(path)), t);
+  return run_sync(_isdir(path), t, about(path));
 }
 
 bool AsyncFileSystem::isfile(std::string path, CallTimeout t) {
-  return run_sync(_isfile(std::move(path)), t);
+  return run_sync(_isfile(path), t, about(path));
 }
 
 std::optional<std::uint64_t> AsyncFileSystem::size(std::string path, CallTimeout t) {
-  return run_sync(_size(std::move(path)), t);
+  return run_sync(_size(path), t, about(path));
 }
 
 std::vector<std::optional<std::uint64_t>> AsyncFileSystem::sizes(std::vector<std::string> paths,
                                                                  CallTimeout t) {
-  return run_sync(_sizes(std::move(paths), std::nullopt), t);
+  return run_sync(_sizes(paths, std::nullopt), t, about(paths));
 }
 
 std::vector<WalkEntry> AsyncFileSystem::walk(std::string path, WalkOptions opts, CallTimeout t) {
-  return run_sync(_walk(std::move(path), opts), t);
+  return run_sync(_walk(path, opts), t, about(path));
 }
 
 std::map<std::string, FileInfo> AsyncFileSystem::find(std::string path, FindOptions opts,
                                                       CallTimeout t) {
-  return run_sync(_find(std::move(path), std::move(opts)), t);
+  return run_sync(_find(path, std::move(opts)), t, about(path));
 }
 
 std::map<std::string, FileInfo> AsyncFileSystem::glob(std::string pattern, GlobOptions opts,
                                                       CallTimeout t) {
-  return run_sync(_glob(std::move(pattern), opts), t);
+  return run_sync(_glob(pattern, opts), t, about(pattern));
 }
 
 std::map<std::string, std::uint64_t> AsyncFileSystem::du(std::string path, DuOptions opts,
                                                          CallTimeout t) {
-  return run_sync(_du(std::move(path), opts), t);
+  return run_sync(_du(path, opts), t, about(path));
 }
 
 std::uint64_t AsyncFileSystem::du_total(std::string path, DuOptions opts, CallTimeout t) {
@@ -297,32 +312,31 @@ std::uint64_t AsyncFileSystem::du_total(std::string path, DuOptions opts, CallTi
 
 std::vector<std::string> AsyncFileSystem::expand_path(Paths paths, bool recursive,
                                                       std::optional<int> maxdepth, CallTimeout t) {
-  return run_sync(_expand_path(std::move(paths), recursive, maxdepth), t);
+  return run_sync(_expand_path(paths, recursive, maxdepth), t, about(paths));
 }
 
 void AsyncFileSystem::get(Paths rpaths, Paths lpaths, TransferOptions opts, CallTimeout t) {
-  run_sync(_get(std::move(rpaths), std::move(lpaths), opts), t);
+  run_sync(_get(rpaths, std::move(lpaths), opts), t, about(rpaths));
 }
 
 void AsyncFileSystem::put(Paths lpaths, Paths rpaths, TransferOptions opts, CallTimeout t) {
-  run_sync(_put(std::move(lpaths), std::move(rpaths), opts), t);
+  run_sync(_put(lpaths, std::move(rpaths), opts), t, about(lpaths));
 }
 
 void AsyncFileSystem::copy(Paths path1, Paths path2, TransferOptions opts, CallTimeout t) {
-  run_sync(_copy(std::move(path1), std::move(path2), opts), t);
+  run_sync(_copy(path1, std::move(path2), opts), t, about(path1));
 }
 
 void AsyncFileSystem::mv(Paths path1, Paths path2, TransferOptions opts, CallTimeout t) {
-  run_sync(_mv(std::move(path1), std::move(path2), opts), t);
+  run_sync(_mv(path1, std::move(path2), opts), t, about(path1));
 }
 
 void AsyncFileSystem::rm(Paths paths, RmOptions opts, CallTimeout t) {
-  run_sync(_rm(std::move(paths), opts), t);
+  run_sync(_rm(paths, opts), t, about(paths));
 }
 
 File AsyncFileSystem::open(std::string path, std::string mode, OpenOptions opts, CallTimeout t) {
-  return File(shared_from_this(),
-              run_sync(_open(std::move(path), std::move(mode), std::move(opts)), t));
+  return File(shared_from_this(), run_sync(_open(path, std::move(mode), std::move(opts)), t, path));
 }
 
 // --- shared helpers ------------------------------------------------------------------------------

@@ -146,9 +146,17 @@ std::shared_ptr<AsyncFileSystem> filesystem(std::string_view protocol_in, Option
   // Config defaults: the canonical protocol's, then the alias's; explicit options win.
   const Config& cfg = config();
   Options defaults;
+  // Where a config-supplied option came from, for an error about it (the explicit options
+  // are the caller's own and need no tracing).
+  std::map<std::string, std::string> origin_of;
   for (const std::string& p : {impl->protocols.front(), protocol}) {
     if (auto it = cfg.protocols.find(p); it != cfg.protocols.end()) {
       defaults = it->second.merged_over(defaults);
+    }
+    if (auto it = cfg.origins.find(p); it != cfg.origins.end()) {
+      for (const auto& [k, where] : it->second) {
+        if (!options.get(k)) origin_of[k] = where;
+      }
     }
   }
   options = options.merged_over(defaults);
@@ -156,7 +164,20 @@ std::shared_ptr<AsyncFileSystem> filesystem(std::string_view protocol_in, Option
   options.take("skip_instance_cache");
   if (!io) io = default_io_thread();
 
-  if (skip_cache) return impl->factory(protocol, std::move(options), std::move(io));
+  // A backend names a refused option by its key; an option from the configuration is
+  // reported against the file or variable that set it, which is where it must be fixed.
+  const auto build = [&](Options opts) {
+    try {
+      return impl->factory(protocol, std::move(opts), io);
+    } catch (const InvalidArgument& e) {
+      auto it = origin_of.find(e.path());
+      if (it == origin_of.end()) throw;
+      throw InvalidArgument(it->second,
+                            fmt::format("option '{}' of '{}': {}", e.path(), protocol, e.message()),
+                            ErrorDetails{0, e.cause()});
+    }
+  };
+  if (skip_cache) return build(std::move(options));
 
   const std::string key =
       fmt::format("{}\n{}\n{}", protocol, options.token(), static_cast<const void*>(io.get()));
@@ -167,7 +188,7 @@ std::shared_ptr<AsyncFileSystem> filesystem(std::string_view protocol_in, Option
   }
   // Built outside the lock: a factory may be slow. Two racing callers may both build; the
   // first stored wins so everyone shares one instance afterwards.
-  auto fs = impl->factory(protocol, options, io);
+  auto fs = build(options);
   std::lock_guard lock(*r.cache_mutex);
   auto [it, inserted] = r.cache.try_emplace(key, fs);
   if (!inserted && !it->second->io().running()) it->second = fs;

@@ -37,9 +37,9 @@ void check_sync_allowed(const IoThread& io) {
   if (!io.running()) throw Cancelled("", "the IO thread is shut down");
 }
 
-void throw_sync_timeout(Duration timeout) {
+void throw_sync_timeout(Duration timeout, std::string about) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
-  throw Timeout("", fmt::format("operation timed out after {} ms", ms));
+  throw Timeout(std::move(about), fmt::format("operation timed out after {} ms", ms));
 }
 
 SyncWaiter::~SyncWaiter() {

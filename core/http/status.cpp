@@ -42,10 +42,12 @@ ErrorKind status_error_kind(long status) noexcept {
   }
 }
 
-void throw_status(long status, const std::string& url, std::string_view op, std::string cause) {
-  ErrorDetails d;
+namespace {
+
+// "<op> failed: <what the status means>"; the status itself goes into ErrorDetails.
+[[noreturn]] void throw_for(long status, const std::string& url, std::string_view op,
+                            ErrorDetails d) {
   d.http_status = static_cast<int>(status);
-  d.cause = std::move(cause);
   const ErrorKind kind = status_error_kind(status);
   std::string message = std::string(op) + " failed: ";
   switch (kind) {
@@ -80,8 +82,18 @@ void throw_status(long status, const std::string& url, std::string_view op, std:
   throw_error(kind, url, std::move(message), std::move(d));
 }
 
+}  // namespace
+
+void throw_status(long status, const std::string& url, std::string_view op, std::string cause) {
+  ErrorDetails d;
+  d.cause = std::move(cause);
+  throw_for(status, url, op, std::move(d));
+}
+
 void throw_status(const Response& resp, const std::string& url, std::string_view op) {
-  throw_status(resp.status, url, op, body_excerpt(resp.body));
+  ErrorDetails d;
+  d.body = body_excerpt(resp.body);
+  throw_for(resp.status, url, op, std::move(d));
 }
 
 }  // namespace asyncfs::http

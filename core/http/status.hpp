@@ -28,7 +28,7 @@ ErrorKind status_error_kind(long status) noexcept;
 [[noreturn]] void throw_status(long status, const std::string& url, std::string_view op,
                                std::string cause);
 
-/// Same, with an excerpt of the response body as the cause.
+/// Same, with an excerpt of the response body as Error::body() (not part of what()).
 [[noreturn]] void throw_status(const Response& resp, const std::string& url, std::string_view op);
 
 }  // namespace asyncfs::http

@@ -20,6 +20,9 @@ struct Config {
   std::optional<int> gather_batch_size;          ///< bulk calls that touch local files
   std::optional<int> nofiles_gather_batch_size;  ///< bulk calls that touch no local files
   std::map<std::string, Options> protocols;      ///< default options per protocol
+  /// Where each option of `protocols` was set (protocol -> key -> config file path or
+  /// ASYNCFS_* variable name), so an option a backend refuses can be traced to its source.
+  std::map<std::string, std::map<std::string, std::string>> origins;
 };
 
 /// Parses the config files in `dir` (missing dir = no files) and the given environment.

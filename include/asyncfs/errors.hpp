@@ -41,8 +41,14 @@ std::string_view kind_name(ErrorKind kind) noexcept;
 /// \brief Extra context carried by an Error.
 struct ErrorDetails {
   int http_status = 0;  ///< 0 when the failure did not come from an HTTP response
-  std::string cause;    ///< lower-level cause (errno text, curl message, server body excerpt)
+  std::string cause;    ///< lower-level cause (errno text, curl message, server's message)
+  /// Start of the server's response body (escaped, at most 200 bytes). Kept out of what():
+  /// an error page is HTML noise in a log line, but it may help debugging.
+  std::string body;
 };
+
+/// \brief The reason phrase of an HTTP status ("Not Found" for 404), "" when unknown.
+std::string_view http_reason(int status) noexcept;
 
 /// \brief Base of every exception asyncfs throws.
 ///
@@ -58,6 +64,8 @@ class Error : public std::runtime_error {
   const std::string& message() const noexcept { return message_; }
   int http_status() const noexcept { return details_.http_status; }
   const std::string& cause() const noexcept { return details_.cause; }
+  /// The start of the server's response body for an HTTP failure, else "".
+  const std::string& body() const noexcept { return details_.body; }
 
  private:
   ErrorKind kind_;

@@ -13,6 +13,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -322,20 +324,39 @@ class AsyncFileSystem : public std::enable_shared_from_this<AsyncFileSystem> {
   /// \throws InvalidArgument in asynchronous mode.
   template <class T>
   T run_sync(Task<T> task, CallTimeout timeout = {},
-             std::shared_ptr<const void> keepalive = nullptr) {
+             std::shared_ptr<const void> keepalive = nullptr, std::string about = {}) {
     check_blocking_allowed();
     if (!keepalive) keepalive = shared_from_this();
-    return sync(*io_, std::move(task), timeout, std::move(keepalive));
+    return sync(*io_, std::move(task), timeout, std::move(keepalive), std::move(about));
+  }
+  /// Same, naming `about` (the path or URL) in a Timeout.
+  template <class T>
+  T run_sync(Task<T> task, CallTimeout timeout, std::string about) {
+    return run_sync(std::move(task), timeout, nullptr, std::move(about));
   }
 
   /// \brief The blocking twin of a backend's own coroutine in one line:
   /// `void chmod(std::string p, int m) { sync_wrapper(&MyFs::_chmod, std::move(p), m); }`
   template <class Self, class R, class... P, class... A>
   R sync_wrapper(Task<R> (Self::*hook)(P...), A&&... args) {
-    return run_sync((static_cast<Self*>(this)->*hook)(std::forward<A>(args)...));
+    // The first argument, when it is a string, is the path a Timeout names; copied before
+    // the arguments are forwarded (and maybe moved from).
+    std::string about = first_path(args...);
+    return run_sync((static_cast<Self*>(this)->*hook)(std::forward<A>(args)...), CallTimeout{},
+                    std::move(about));
   }
 
  protected:
+  template <class First, class... Rest>
+  static std::string first_path(const First& first, const Rest&...) {
+    if constexpr (std::is_convertible_v<const First&, std::string_view>) {
+      return std::string(std::string_view(first));
+    } else {
+      return {};
+    }
+  }
+  static std::string first_path() { return {}; }
+
   /// Resolves a bulk call's window (call > instance > config > default).
   int window(std::optional<int> call, bool nofiles) const;
   [[noreturn]] void not_implemented(std::string_view op, const std::string& path) const;

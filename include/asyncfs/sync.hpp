@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <stop_token>
+#include <string>
 
 #include "asyncfs/errors.hpp"
 #include "asyncfs/io_thread.hpp"
@@ -56,7 +57,7 @@ struct SyncState : SyncWaiter {
 
 /// Throws when sync() on `io` would deadlock or can never complete.
 void check_sync_allowed(const IoThread& io);
-[[noreturn]] void throw_sync_timeout(Duration timeout);
+[[noreturn]] void throw_sync_timeout(Duration timeout, std::string about);
 std::exception_ptr abandoned_error();
 
 /// The job sync() posts. If the loop drops it without running it (shutdown), the waiter is
@@ -90,19 +91,20 @@ struct SyncJob {
 /// \param timeout on expiry the task is asked to stop and Timeout is thrown at once, without
 ///        waiting for the task to wind down. nullopt or zero waits forever.
 /// \param keepalive kept alive until the task finishes, even after a timeout (the filesystem).
+/// \param about the path or URL the task works on, named by the Timeout (Error::path()).
 /// \throws InvalidArgument when called on the loop thread (it would deadlock: co_await instead),
 ///         Cancelled when `io` is shut down or belongs to the parent of a fork()ed process,
 ///         Timeout, or whatever the task throws.
 template <class T>
 T sync(IoThread& io, Task<T> task, std::optional<Duration> timeout = std::nullopt,
-       std::shared_ptr<const void> keepalive = nullptr) {
+       std::shared_ptr<const void> keepalive = nullptr, std::string about = {}) {
   detail::check_sync_allowed(io);
   auto state = std::make_shared<detail::SyncState<T>>();
   state->keepalive = std::move(keepalive);
   io.post(detail::SyncJob<T>(state, &io, std::move(task)));
   if (!state->wait(timeout)) {
     state->stop.request_stop();
-    detail::throw_sync_timeout(*timeout);
+    detail::throw_sync_timeout(*timeout, std::move(about));
   }
   // Taken out under the lock so this thread alone owns the value or exception from here on.
   // The keep-alive too: released here, the last reference to a filesystem (and so maybe to

@@ -98,7 +98,7 @@ TEST(CliCat, GlobExpandsToSortedFiles) {
 TEST(CliCat, GlobWithoutMatchFails) {
   TempDir dir;
   const auto r = run_cli({"cat", dir / "*.nothing"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("*.nothing"));
 }
 
@@ -107,7 +107,7 @@ TEST(CliCat, MissingFileFailsButOthersArePrinted) {
   write_local_file(dir / "a", "A");
   write_local_file(dir / "b", "B");
   const auto r = run_cli({"cat", dir / "a", dir / "missing", dir / "b"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.out, "AB");
   ASSERT_THAT(lines_of(r.err), SizeIs(1));
   EXPECT_THAT(r.err, HasSubstr(dir / "missing"));
@@ -117,7 +117,7 @@ TEST(CliCat, MixedProtocolsInOneCall) {
   TempDir dir;
   write_local_file(dir / "a", "A");
   const auto r = run_cli({"cat", dir / "a", "memory://absent/file", "file://" + (dir / "a")});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.out, "AA");
   ASSERT_THAT(lines_of(r.err), SizeIs(1));
   EXPECT_THAT(r.err, HasSubstr("memory://absent/file"));
@@ -165,7 +165,7 @@ TEST(CliCat, DiscardCountsOnlySuccessfulFiles) {
   TempDir dir;
   write_local_file(dir / "a", "12345");
   const auto r = run_cli({"cat", "--discard", dir / "a", dir / "missing"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_TRUE(std::regex_match(r.out, std::regex("files=1 bytes=5 seconds=[0-9.]+\n"))) << r.out;
   EXPECT_THAT(lines_of(r.err), SizeIs(1));
 }
@@ -216,7 +216,7 @@ TEST(CliCat, ADeadServerIsOneLineNotOnePerFile) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   const auto r = run_cli(run);
-  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.exit_code, 5) << r.err;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
   EXPECT_LE(lines_of(r.err).size(), 40u) << r.err;
   EXPECT_NE(r.err.find("more files failed, not tried: the host refused connections"),
@@ -300,7 +300,7 @@ TEST(CliCat, ErrorLineDoesNotMixWithTheBar) {
   TempDir dir;
   write_local_file(dir / "a", "A");
   const auto r = run_cli({"cat", "--progress", dir / "a", dir / "missing"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.out, "A");
   bool found = false;
   for (std::string line : lines_of(r.err)) {

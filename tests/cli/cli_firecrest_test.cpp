@@ -78,10 +78,10 @@ TEST(CliFirecrest, SystemsSubmitWaitViewCancel) {
   auto slow = fc(emu, {"submit", "daint", dir / "ok.sh"});
   const std::string slow_id = lines_of(slow.out)[0];
   EXPECT_EQ(fc(emu, {"cancel", "daint", slow_id}).exit_code, 0);
-  EXPECT_EQ(fc(emu, {"cancel", "daint", "987654"}).exit_code, 1);
+  EXPECT_EQ(fc(emu, {"cancel", "daint", "987654"}).exit_code, 3);
   auto timed = fc(emu, {"wait", "daint", "--timeout", "0.5",
                         lines_of(fc(emu, {"submit", "daint", dir / "ok.sh"}).out)[0]});
-  EXPECT_EQ(timed.exit_code, 1);
+  EXPECT_EQ(timed.exit_code, 5);
 }
 
 TEST(CliFirecrest, ConfigurationErrorsNameTheVariableAndHideSecrets) {
@@ -98,13 +98,13 @@ TEST(CliFirecrest, ConfigurationErrorsNameTheVariableAndHideSecrets) {
   wrong.env = env_of(emu);
   wrong.env["FIRECREST_CLIENT_SECRET"] = "wrong-secret-5d2c";
   auto w = run_cli(wrong);
-  EXPECT_EQ(w.exit_code, 1);
+  EXPECT_EQ(w.exit_code, 4);
   EXPECT_THAT(lines_of(w.err), SizeIs(1));
   EXPECT_THAT(w.err, Not(HasSubstr("wrong-secret-5d2c")));
   EXPECT_THAT(w.out, Not(HasSubstr("wrong-secret-5d2c")));
 
   auto unknown = fc(emu, {"jobs", "nosuch"});
-  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.exit_code, 3);
   EXPECT_THAT(unknown.err, HasSubstr("daint"));  // the known systems are listed
   EXPECT_EQ(fc(emu, {"view", "daint", "relative"}).exit_code, 2);
 

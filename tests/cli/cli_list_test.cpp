@@ -96,14 +96,14 @@ TEST_F(CliList, JsonEscapesAwkwardNames) {
 
 TEST_F(CliList, LsMissingFails) {
   const auto r = run_cli({"ls", p("nope")});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   ASSERT_THAT(lines_of(r.err), SizeIs(1));
   EXPECT_THAT(r.err, HasSubstr(p("nope")));
 }
 
 TEST_F(CliList, LsOneMissingOfSeveralStillListsTheOthers) {
   const auto r = run_cli({"ls", p("nope"), p("tree/sub")});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.out, HasSubstr(p("tree/sub/c.txt")));
 }
 
@@ -127,10 +127,10 @@ TEST_F(CliList, InfoText) {
 
 TEST_F(CliList, InfoMissingFailsOnMemoryToo) {
   auto r = run_cli({"info", p("tree/nothing")});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr(p("tree/nothing")));
   r = run_cli({"info", "--json", "memory://nothing/here"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.out, IsEmpty());
   EXPECT_THAT(r.err, HasSubstr("memory://nothing/here"));
 }
@@ -174,7 +174,7 @@ TEST_F(CliList, GlobListsMatches) {
   ASSERT_TRUE(doc && doc->is_array()) << r.out;
   EXPECT_THAT(doc->array(), SizeIs(3));
   r = run_cli({"glob", p("tree/*.none")});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("no match"));
 }
 

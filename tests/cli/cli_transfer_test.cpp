@@ -41,7 +41,7 @@ TEST_F(CliTransfer, GetRecursive) {
 
 TEST_F(CliTransfer, GetMissingFailsNamingTheUrl) {
   const auto r = run_cli({"get", p("src/none.txt"), p("x.txt")});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   ASSERT_THAT(lines_of(r.err), SizeIs(1));
   EXPECT_THAT(r.err, HasSubstr(p("src/none.txt")));
 }
@@ -57,7 +57,7 @@ TEST_F(CliTransfer, PutToLocalAndToMemory) {
 
 TEST_F(CliTransfer, PutMissingLocalFileFails) {
   const auto r = run_cli({"put", p("src/none.txt"), "memory://x/none.txt"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("none.txt"));
 }
 
@@ -88,7 +88,7 @@ TEST_F(CliTransfer, MvRenames) {
 
 TEST_F(CliTransfer, MvMissingFails) {
   const auto r = run_cli({"mv", p("src/zzz"), p("moved.txt")});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr(p("src/zzz")));
 }
 
@@ -103,7 +103,7 @@ TEST_F(CliTransfer, RmFileAndTree) {
 
 TEST_F(CliTransfer, RmMissingFailsButRemovesTheRest) {
   const auto r = run_cli({"rm", p("src/none"), p("src/a.txt")});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   ASSERT_THAT(lines_of(r.err), SizeIs(1));
   EXPECT_THAT(r.err, HasSubstr(p("src/none")));
   EXPECT_FALSE(local_exists(p("src/a.txt")));
@@ -114,7 +114,7 @@ TEST_F(CliTransfer, MkdirWithAndWithoutParents) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(local_exists(p("new")));
   r = run_cli({"mkdir", p("deep/er/est")});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr(p("deep/er/est")));
   r = run_cli({"mkdir", "-p", p("deep/er/est")});
   EXPECT_EQ(r.exit_code, 0) << r.err;

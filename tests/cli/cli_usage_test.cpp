@@ -1,4 +1,5 @@
-// Exit codes and error lines: 0 ok, 1 an operation failed, 2 usage error.
+// Exit codes and error lines: 0 ok, 1 an operation failed, 2 usage error, 3 not found (the
+// other codes: cli_habits_test.cpp).
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -80,11 +81,11 @@ TEST(CliUsage, HelpAndVersionExitZero) {
   EXPECT_THAT(version.out, HasSubstr("asyncfs"));
 }
 
-TEST(CliUsage, FailedOperationExitsOneAndNamesTheUrl) {
+TEST(CliUsage, MissingFileExitsThreeAndNamesTheUrl) {
   TempDir dir;
   const std::string missing = dir / "missing.txt";
   const auto r = run_cli({"cat", missing});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.out, IsEmpty());
   ASSERT_THAT(lines_of(r.err), SizeIs(1));
   EXPECT_THAT(r.err, HasSubstr(missing));
@@ -93,7 +94,7 @@ TEST(CliUsage, FailedOperationExitsOneAndNamesTheUrl) {
 
 TEST(CliUsage, MemoryErrorLineNamesTheFullUrl) {
   const auto r = run_cli({"cat", "memory://nowhere/x.bin"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   ASSERT_THAT(lines_of(r.err), SizeIs(1));
   EXPECT_THAT(r.err, HasSubstr("memory://nowhere/x.bin"));
 }

@@ -204,6 +204,30 @@ TEST(Exists, OnlyNotFoundIsFalse) {
   EXPECT_KIND(kNotFound, fs->cat_file(f.url("status/404")));
 }
 
+TEST(HttpErrors, TheBodyIsKeptOutOfTheMessage) {
+  // An error page made every log line carry ~250 characters of escaped HTML.
+  auto& f = FaultServer::shared();
+  auto fs = make_fs(Options{{"retries", "0"}});
+  for (const char* route : {"status/404", "status/403"}) {
+    try {
+      fs->cat_file(f.url(route));
+      ADD_FAILURE() << "no error for " << route;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find("status 4"), std::string::npos) << e.what();
+      EXPECT_NE(e.body().find("status 4"), std::string::npos) << e.body();
+      EXPECT_EQ(http_reason(e.http_status()), e.http_status() == 404 ? "Not Found" : "Forbidden");
+    }
+  }
+  testing::TempDir dir;
+  try {
+    fs->get_file(f.url("status/404"), dir / "x");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("status 404"), std::string::npos) << e.what();
+    EXPECT_NE(e.body().find("status 404"), std::string::npos) << e.body();
+  }
+}
+
 TEST(Isdir, ListingsAreDirsFilesAreNot) {
   auto& f = FaultServer::shared();
   auto fs = make_fs();

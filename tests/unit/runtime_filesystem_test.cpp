@@ -53,6 +53,36 @@ TEST(RuntimeFilesystem, PerCallTimeoutIsAccepted) {
   EXPECT_EQ(fs->cat_file("/a", {}, {}, 10s), "x");
 }
 
+// A filesystem whose info() takes longer than any timeout the tests give.
+class SlowFs final : public AsyncFileSystem {
+ public:
+  SlowFs() : AsyncFileSystem(FsBaseOptions{}) {}
+  std::string protocol() const override { return "slow"; }
+  Capabilities capabilities() const override { return {}; }
+  Task<FileInfo> _info(std::string) override {
+    co_await sleep_for(io(), 10s);
+    co_return FileInfo{};
+  }
+};
+
+TEST(RuntimeFilesystem, BlockingTimeoutNamesThePath) {
+  // The Timeout of a blocking call used to carry an empty path: sync() never saw it.
+  auto fs = std::make_shared<SlowFs>();
+  try {
+    fs->info("/data/slow.bin", 50ms);
+    ADD_FAILURE() << "no timeout";
+  } catch (const Timeout& e) {
+    EXPECT_EQ(e.path(), "/data/slow.bin");
+    EXPECT_NE(std::string(e.what()).find("/data/slow.bin"), std::string::npos) << e.what();
+  }
+  try {
+    fs->get(Paths("/data/slow.bin"), Paths("/tmp/never"), {}, 50ms);
+    ADD_FAILURE() << "no timeout";
+  } catch (const Timeout& e) {
+    EXPECT_EQ(e.path(), "/data/slow.bin");
+  }
+}
+
 TEST(RuntimeFilesystem, AsynchronousModeIsUsedFromCoroutines) {
   auto fs = filesystem("memory", {{"asynchronous", "true"}, {"skip_instance_cache", "true"}});
   EXPECT_TRUE(fs->asynchronous());

@@ -133,6 +133,49 @@ TEST(Registry, ConfigDefaultsApplyAndExplicitOptionsWin) {
   clear_instance_cache();
 }
 
+TEST(Registry, AnOptionFromTheConfigIsReportedAgainstItsSource) {
+  // The backend names only the key; a CLI user must learn which file or variable to fix.
+  Config cfg;
+  cfg.protocols["memory"].set("blok_size", "5");
+  cfg.origins["memory"]["blok_size"] = "/etc/asyncfs/memory.json";
+  set_config(cfg);
+  clear_instance_cache();
+  try {
+    filesystem("memory");
+    ADD_FAILURE() << "no error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(e.path(), "/etc/asyncfs/memory.json");
+    EXPECT_NE(e.message().find("'blok_size'"), std::string::npos) << e.message();
+  }
+  // The caller's own options are the caller's to fix: named by key as before.
+  reload_config();
+  clear_instance_cache();
+  try {
+    filesystem("memory", {{"blok_size", "5"}});
+    ADD_FAILURE() << "no error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(e.path(), "blok_size");
+  }
+  clear_instance_cache();
+}
+
+TEST(Registry, LoadConfigRecordsWhereEachOptionCameFrom) {
+  const Config cfg = load_config("", {{"ASYNCFS_HTTP_BLOCK_SIZE", "7"}});
+  EXPECT_EQ(cfg.origins.at("http").at("block_size"), "ASYNCFS_HTTP_BLOCK_SIZE");
+}
+
+TEST(Errors, TheHttpBodyStaysOutOfWhat) {
+  ErrorDetails d;
+  d.http_status = 404;
+  d.body = "<html>gone</html>";
+  NotFound e("http://h/x", "GET failed: not found", d);
+  EXPECT_STREQ(e.what(), "http://h/x: GET failed: not found (HTTP 404)");
+  EXPECT_EQ(e.body(), "<html>gone</html>");
+  EXPECT_EQ(http_reason(404), "Not Found");
+  EXPECT_EQ(http_reason(503), "Service Unavailable");
+  EXPECT_EQ(http_reason(299), "");
+}
+
 TEST(Errors, KindsPathsAndMessages) {
   NotFound nf("memory://x", "no such file");
   EXPECT_EQ(nf.kind(), ErrorKind::kNotFound);
