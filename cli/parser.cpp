@@ -8,6 +8,7 @@
 #include <string>
 
 #include "args.hpp"
+#include "asyncfs/log.hpp"
 #include "asyncfs/registry.hpp"
 #include "commands.hpp"
 #include "common.hpp"
@@ -160,6 +161,10 @@ int parse_and_run(int argc, char** argv) {
   CLI::Option* progress_off =
       app.add_flag("--no-progress", no_progress, "Never draw progress bars");
   progress_on->excludes(progress_off);
+  int verbosity = 0;
+  app.add_flag("-v,--verbose", verbosity,
+               "Log what the library does on stderr: -v retries and waits (info), -vv every "
+               "request (debug), -vvv headers too (trace); overrides ASYNCFS_LOG");
 
   std::function<int(const GlobalArgs&)> command;
   const auto bind = [&command](CLI::App* sub, auto fn, auto& args) {
@@ -326,6 +331,18 @@ int parse_and_run(int argc, char** argv) {
   if (want_progress) global.progress = ProgressMode::kOn;
   if (no_progress) global.progress = ProgressMode::kOff;
   if (!command) throw UsageError("no command given (see asyncfs --help)");
+  // A bad ASYNCFS_LOG stops the command like a bad option (docs/logging.md).
+  try {
+    LogLevel level = log_level_from_env();
+    if (verbosity > 0) {
+      level = verbosity == 1   ? LogLevel::kInfo
+              : verbosity == 2 ? LogLevel::kDebug
+                               : LogLevel::kTrace;
+    }
+    set_log_level(level);
+  } catch (const Error& e) {
+    throw UsageError(one_line(e.what()));
+  }
   // A broken configuration stops every command before it starts; completion needs none.
   if (command_path(app) != "asyncfs completion") check_config();
   return command(global);
