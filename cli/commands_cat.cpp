@@ -1,9 +1,10 @@
 // cat: many URLs fetched concurrently, written to stdout in argument order, to files under a
 // directory (-o), or counted and dropped (--discard).
 //
-// Threads: each filesystem's fetch runs through run_sync() on a worker thread; the sink it
-// feeds runs on the IO thread and only counts or queues; the main thread writes output and
-// errors. The IO thread never does blocking output.
+// Threads: each filesystem's files are fetched by one task on its IO thread (one sliding
+// window, results as they complete; no thread waits for it). The sink it feeds runs on the IO
+// thread and only counts or queues; the main thread writes output and errors, in argument
+// order for stdout. The IO thread never does blocking output.
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -13,24 +14,27 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <coroutine>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "asyncfs/config.hpp"
+#include "asyncfs/file.hpp"
 #include "asyncfs/filesystem.hpp"
 #include "asyncfs/gather.hpp"
 #include "asyncfs/path.hpp"
+#include "asyncfs/sync.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 #include "output.hpp"
@@ -51,10 +55,38 @@ struct Unique {
   std::size_t uses = 0;  ///< how many output positions print it (stdout mode)
 };
 
+// Stdout keeps argument order, so a finished file may have to wait for an earlier one. Memory
+// is bounded by these, not by the number or the size of the files:
+/// A file is held whole (fetched ahead of its turn) only up to this size. One that grows past
+/// it is dropped and streamed again when its turn comes, so the window holds at most this per
+/// file.
+constexpr std::size_t kHoldMaxBytes = 1u << 20;
+/// Finished files waiting for an earlier one (the ordering buffer). While it is full no new
+/// fetch starts, except that of the file whose turn it is (the running ones still finish).
+constexpr std::uint64_t kOrderBufferBytes = 32u << 20;
+/// A file streamed in its turn: bytes read and not yet written to stdout.
+constexpr std::uint64_t kStreamBufferBytes = 8u << 20;
+constexpr std::int64_t kStreamChunk = 1 << 20;
+/// Read-ahead of the file object that streams a file in its turn (one request per block).
+constexpr std::size_t kStreamBlock = 4u << 20;
+
+/// What one fetch produced.
+struct Fetched {
+  Bytes data;               ///< stdout and byte ranges: the body
+  std::uint64_t bytes = 0;  ///< size fetched
+  bool deferred = false;    ///< stdout: too large to hold, to be streamed in its turn
+};
+
 struct Delivery {
-  std::size_t unique = 0;
-  Outcome<Bytes> outcome;
-  bool worker_done = false;  ///< marks the end of one worker instead of a result
+  enum class Kind {
+    kResult,      ///< a fetch ended (index: unique)
+    kChunk,       ///< the next bytes of the file streamed in its turn (index: unique)
+    kStreamDone,  ///< that stream ended (index: unique)
+    kGroupDone,   ///< the task of one filesystem ended (index: group)
+  };
+  Kind kind = Kind::kResult;
+  std::size_t index = 0;
+  Outcome<Fetched> outcome;
 };
 
 /// Results handed from the IO thread to the main thread.
@@ -80,6 +112,109 @@ class DeliveryQueue {
   std::condition_variable cv_;
   std::deque<Delivery> items_;
 };
+
+/// \brief A byte budget between the loop (which fills it) and the main thread (which drains
+/// it by writing). Coroutines wait on the loop, without blocking it, until there is room or
+/// their output position has come (the file whose turn it is never waits: the buffer can
+/// only drain through it).
+class Room {
+ public:
+  explicit Room(std::uint64_t limit) : limit_(limit) {}
+
+  bool admits(std::size_t position) {
+    std::lock_guard lock(mutex_);
+    return admits_locked(position);
+  }
+  void add(std::uint64_t n) {
+    std::lock_guard lock(mutex_);
+    used_ += n;
+  }
+  /// Main thread: bytes written (or dropped); wakes the waiters.
+  void release(std::uint64_t n) {
+    std::unique_lock lock(mutex_);
+    used_ -= std::min(used_, n);
+    if (used_ < limit_) wake(lock);
+  }
+  /// Main thread: the output position whose turn it is now.
+  void set_head(std::size_t position) {
+    std::unique_lock lock(mutex_);
+    if (position == head_) return;
+    head_ = position;
+    wake(lock);
+  }
+
+  /// Suspends until release() or set_head() (then check admits() again).
+  struct Awaiter {
+    Room& room;
+    IoThread& io;
+    std::size_t position;
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) {
+      std::lock_guard lock(room.mutex_);
+      if (room.admits_locked(position)) return false;  // room appeared meanwhile
+      room.waiters_.push_back({&io, h});
+      return true;
+    }
+    void await_resume() const noexcept {}
+  };
+  Awaiter wait(IoThread& io, std::size_t position) { return Awaiter{*this, io, position}; }
+
+ private:
+  bool admits_locked(std::size_t position) const { return used_ < limit_ || position <= head_; }
+  void wake(std::unique_lock<std::mutex>& lock) {
+    std::vector<std::pair<IoThread*, std::coroutine_handle<>>> waiting;
+    waiting.swap(waiters_);
+    lock.unlock();
+    for (auto& [io, h] : waiting) {
+      try {
+        io->post([h = h] { h.resume(); });
+      } catch (...) {
+        // The loop is shutting down: it cancels its roots itself.
+      }
+    }
+  }
+
+  std::mutex mutex_;
+  std::uint64_t used_ = 0;
+  std::uint64_t limit_;
+  std::size_t head_ = 0;
+  std::vector<std::pair<IoThread*, std::coroutine_handle<>>> waiters_;
+};
+
+/// \brief Runs `task` as a root on `io` without a thread waiting for it: `done(Outcome<T>)`
+/// runs on the loop when it ends, also with an error when the loop drops it (shutdown).
+template <class T, class Done>
+void start_on(IoThread& io, Task<T> task, Done done) {
+  struct Job {
+    IoThread* io;
+    std::optional<Task<T>> task;
+    std::shared_ptr<Done> done;
+    bool started = false;
+    Job(IoThread* i, Task<T> t, std::shared_ptr<Done> d)
+        : io(i), task(std::move(t)), done(std::move(d)) {}
+    Job(Job&& o) noexcept
+        : io(o.io), task(std::move(o.task)), done(std::move(o.done)), started(o.started) {
+      o.started = true;  // the moved-from job reports nothing
+    }
+    Job& operator=(Job&&) = delete;
+    ~Job() {
+      if (!started && done) (*done)(Outcome<T>(detail::abandoned_error()));
+    }
+    void operator()() {
+      started = true;
+      auto d = done;
+      io->spawn(
+          std::move(*task), [d](Outcome<T> out) { (*d)(std::move(out)); }, {},
+          [d] { (*d)(Outcome<T>(detail::abandoned_error())); });
+    }
+  };
+  auto shared = std::make_shared<Done>(std::move(done));
+  try {
+    io.post(Job(&io, std::move(task), shared));
+  } catch (...) {
+    // post() refused the job (shutdown); the job's destructor has reported it.
+  }
+}
 
 std::vector<std::string> read_list(const std::string& file) {
   std::vector<std::string> urls;
@@ -183,21 +318,6 @@ bool write_file(const std::filesystem::path& target, const Bytes& data, std::str
   return true;
 }
 
-// Byte ranges are not part of _cat_each, so ranged reads use the library's sliding window
-// directly over _cat_file: the same bounded memory, one sink call per finished file.
-Task<void> cat_ranges_each(std::shared_ptr<AsyncFileSystem> fs, std::vector<std::string> paths,
-                           std::optional<std::int64_t> start, std::optional<std::int64_t> end,
-                           UniqueFunction<void(std::size_t, Outcome<Bytes>&&)> sink, int window) {
-  GatherOptions opts;
-  opts.batch_size = window;
-  // Named locals, not temporaries in the co_await expression: g++ 12 mishandles the lifetime
-  // of temporaries there (destroying them twice).
-  auto make = [&](std::size_t i) { return fs->_cat_file(paths[i], start, end); };
-  auto each = [&](std::size_t i, Outcome<Bytes>&& o) { sink(i, std::move(o)); };
-  auto task = gather_each<Bytes>(paths.size(), std::move(make), std::move(each), opts);
-  co_await std::move(task);
-}
-
 /// Adds what a transfer reports to the bar's byte count (a restart from 0 adds nothing).
 class ByteTicker : public Callback {
  public:
@@ -212,37 +332,142 @@ class ByteTicker : public Callback {
   std::uint64_t counted_ = 0;
 };
 
-// --discard and -o: each file streamed (counted, or written through a temporary file that is
-// renamed into place), so memory holds buffers, never bodies, whatever the files' sizes.
-Task<void> stream_each(std::shared_ptr<AsyncFileSystem> fs, std::vector<std::string> paths,
-                       std::vector<std::string> targets, Progress& progress,
-                       UniqueFunction<void(std::size_t, Outcome<std::uint64_t>&&)> sink,
-                       int window) {
-  GatherOptions opts;
-  opts.batch_size = window;
-  auto fetch = [](std::shared_ptr<AsyncFileSystem> fs, std::string path, std::string target,
-                  Progress* progress) -> Task<std::uint64_t> {
-    // Arguments in named locals, awaited through a named task (g++ 12, see cat_ranges_each).
-    if (target.empty()) {
+/// Thrown by the sink of a held fetch that grew past kHoldMaxBytes: ends that read.
+struct TooLargeToHold {};
+
+/// How one file is fetched.
+enum class How {
+  kHold,    ///< stdout: the whole body, up to kHoldMaxBytes (else deferred)
+  kRange,   ///< --start/--end: the bytes of the range
+  kCount,   ///< --discard: streamed and counted
+  kToFile,  ///< -o: streamed to a temporary file renamed into place
+};
+
+// One file of a filesystem's task. `room`, when set, is the ordering buffer: the fetch starts
+// once it has room or `position` (the file's first output position) has its turn.
+Task<Fetched> fetch_one(std::shared_ptr<AsyncFileSystem> fs, std::string path, std::string target,
+                        How how, std::optional<std::int64_t> start, std::optional<std::int64_t> end,
+                        Room* room, std::size_t position, Progress* progress) {
+  if (room) {
+    for (;;) {
+      const bool go = room->admits(position);
+      if (go) break;
+      co_await room->wait(fs->io(), position);
+    }
+  }
+  Fetched out;
+  // Arguments in named locals, awaited through a named task: g++ 12 mishandles the lifetime of
+  // temporaries in a co_await expression (docs/writing-a-backend.md).
+  switch (how) {
+    case How::kRange: {
+      Task<Bytes> reading = fs->_cat_file(std::move(path), start, end);
+      out.data = co_await std::move(reading);
+      out.bytes = out.data.size();
+      break;
+    }
+    case How::kHold: {
+      Bytes body;
+      UniqueFunction<void(std::string_view)> keep = [&body](std::string_view data) {
+        if (body.size() + data.size() > kHoldMaxBytes) throw TooLargeToHold{};
+        body.append(data);
+      };
+      Task<std::uint64_t> streaming = fs->_stream_file(std::move(path), std::move(keep));
+      bool too_large = false;
+      try {
+        co_await std::move(streaming);
+      } catch (const TooLargeToHold&) {
+        too_large = true;
+      }
+      if (too_large) {
+        out.deferred = true;
+      } else {
+        out.bytes = body.size();
+        out.data = std::move(body);
+      }
+      break;
+    }
+    case How::kCount: {
       UniqueFunction<void(std::string_view)> count = [progress](std::string_view data) {
         progress->add_bytes(data.size());
       };
       Task<std::uint64_t> streaming = fs->_stream_file(std::move(path), std::move(count));
-      const std::uint64_t n = co_await std::move(streaming);
-      co_return n;
+      out.bytes = co_await std::move(streaming);
+      break;
     }
-    ByteTicker ticker(*progress);
-    Task<void> getting = fs->_get_file(std::move(path), std::move(target), &ticker);
-    co_await std::move(getting);
-    co_return ticker.value();
+    case How::kToFile: {
+      ByteTicker ticker(*progress);
+      Task<void> getting = fs->_get_file(std::move(path), std::move(target), &ticker);
+      co_await std::move(getting);
+      out.bytes = ticker.value();
+      break;
+    }
+  }
+  co_return out;
+}
+
+/// One filesystem's files, fetched by one task through one window.
+struct Group {
+  std::shared_ptr<AsyncFileSystem> fs;
+  std::vector<std::size_t> members;  ///< unique indices, in order of first output position
+  std::vector<std::string> paths;
+  std::vector<std::string> targets;    ///< -o: where each member goes
+  std::vector<std::size_t> positions;  ///< stdout: each member's first output position
+  std::vector<char> delivered;         ///< written on the loop, read after kGroupDone
+};
+
+// The whole group through the library's sliding window: results are handed to `sink` (on the
+// loop) as they complete; a slow file holds up nothing but its own slot.
+Task<void> fetch_group(Group* group, How how, std::optional<std::int64_t> start,
+                       std::optional<std::int64_t> end, Room* room, Progress* progress, int window,
+                       UniqueFunction<void(std::size_t, Outcome<Fetched>&&)> sink) {
+  GatherOptions opts;
+  opts.batch_size = window;
+  auto make = [group, how, start, end, room, progress](std::size_t i) {
+    return fetch_one(group->fs, group->paths[i],
+                     group->targets.empty() ? std::string() : group->targets[i], how, start, end,
+                     room, room ? group->positions[i] : 0, progress);
   };
-  // Named locals, not temporaries in the co_await expression (g++ 12, see cat_ranges_each).
-  auto make = [&](std::size_t i) {
-    return fetch(fs, paths[i], targets.empty() ? std::string() : targets[i], &progress);
-  };
-  auto each = [&](std::size_t i, Outcome<std::uint64_t>&& o) { sink(i, std::move(o)); };
-  auto task = gather_each<std::uint64_t>(paths.size(), std::move(make), std::move(each), opts);
+  auto each = [&sink](std::size_t i, Outcome<Fetched>&& o) { sink(i, std::move(o)); };
+  auto task = gather_each<Fetched>(group->paths.size(), std::move(make), std::move(each), opts);
   co_await std::move(task);
+}
+
+// A file too large to hold, streamed to the main thread in its turn. A file object rather than
+// _stream_file: its reads can wait for the main thread to write, so a slow stdout holds
+// kStreamBufferBytes here and not the file.
+Task<Fetched> stream_in_turn(std::shared_ptr<AsyncFileSystem> fs, std::string path,
+                             std::size_t unique, Room* room, DeliveryQueue* queue,
+                             Progress* progress) {
+  OpenOptions opts;
+  opts.cache_type = "readahead";
+  opts.block_size = kStreamBlock;
+  std::string mode = "rb";
+  Task<std::unique_ptr<AsyncFile>> opening = fs->_open(std::move(path), std::move(mode), opts);
+  std::unique_ptr<AsyncFile> file = co_await std::move(opening);
+  Fetched out;
+  std::exception_ptr failed;
+  try {
+    for (;;) {
+      for (;;) {
+        const bool go = room->admits(std::numeric_limits<std::size_t>::max());
+        if (go) break;
+        co_await room->wait(fs->io(), std::numeric_limits<std::size_t>::max());
+      }
+      Task<Bytes> reading = file->read(kStreamChunk);
+      Bytes chunk = co_await std::move(reading);
+      if (chunk.empty()) break;
+      out.bytes += chunk.size();
+      progress->add_bytes(chunk.size());
+      room->add(chunk.size());
+      queue->push(Delivery{Delivery::Kind::kChunk, unique,
+                           Outcome<Fetched>(Fetched{std::move(chunk), 0, false})});
+    }
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  co_await file->close();  // not in a catch block: see docs/writing-a-backend.md
+  if (failed) std::rethrow_exception(failed);
+  co_return out;
 }
 
 class CatRun {
@@ -254,22 +479,49 @@ class CatRun {
         uniques_(std::move(uniques)),
         order_(std::move(order)),
         progress_(progress),
+        state_(uniques_.size(), State::kPending),
         results_(uniques_.size()),
-        ready_(uniques_.size(), 0) {}
+        order_room_(kOrderBufferBytes),
+        stream_room_(kStreamBufferBytes) {}
 
   /// Fetches everything; returns the number of failed files.
   std::size_t run() {
-    // Stdout keeps argument order, so finished files may have to wait for earlier ones; the
-    // work goes in chunks of one window so that waiting buffer stays bounded.
-    std::size_t chunk = uniques_.size();
-    if (mode_ == Sink::kStdout) {
-      bool nofiles = true;
-      for (const auto& u : uniques_) nofiles = nofiles && !is_local(*u.fs);
-      const int w = resolve_batch_size(args_.batch_size, std::nullopt, nofiles);
-      if (w > 0) chunk = static_cast<std::size_t>(w);
+    // One task per filesystem, all started at once: different protocols are fetched at the
+    // same time, and no thread waits for any of them (the main thread handles the results).
+    std::map<AsyncFileSystem*, std::size_t> group_of;
+    std::vector<std::size_t> first_position(uniques_.size(), order_.size());
+    for (std::size_t p = order_.size(); p-- > 0;) first_position[order_[p]] = p;
+    for (std::size_t u = 0; u < uniques_.size(); ++u) {
+      auto [it, fresh] = group_of.try_emplace(uniques_[u].fs.get(), groups_.size());
+      if (fresh)
+        groups_.push_back(std::make_unique<Group>(Group{uniques_[u].fs, {}, {}, {}, {}, {}}));
+      Group& g = *groups_[it->second];
+      g.members.push_back(u);
+      g.paths.push_back(uniques_[u].path);
+      g.positions.push_back(first_position[u]);
+      if (mode_ == Sink::kDirectory) {
+        g.targets.push_back((std::filesystem::path(args_.output_dir) / uniques_[u].rel).string());
+      }
     }
-    for (std::size_t begin = 0; begin < uniques_.size(); begin += chunk) {
-      run_chunk(begin, std::min(uniques_.size(), begin + chunk));
+    running_ = groups_.size();
+    for (std::size_t g = 0; g < groups_.size(); ++g) launch(g);
+    if (mode_ == Sink::kStdout) flush_in_order();
+    while (running_ > 0 || streaming_) {
+      Delivery d = queue_.pop();
+      switch (d.kind) {
+        case Delivery::Kind::kResult:
+          handle(d.index, std::move(d.outcome));
+          break;
+        case Delivery::Kind::kChunk:
+          write_chunk(d.outcome.value().data);
+          break;
+        case Delivery::Kind::kStreamDone:
+          stream_done(d.index, std::move(d.outcome));
+          break;
+        case Delivery::Kind::kGroupDone:
+          group_done(d.index, std::move(d.outcome));
+          break;
+      }
     }
     return failed_;
   }
@@ -279,122 +531,66 @@ class CatRun {
   bool stdout_broken() const { return stdout_broken_; }
 
  private:
-  void run_chunk(std::size_t begin, std::size_t end) {
-    // One worker per filesystem: different protocols are fetched at the same time.
-    std::map<AsyncFileSystem*, std::vector<std::size_t>> groups;
-    for (std::size_t u = begin; u < end; ++u) groups[uniques_[u].fs.get()].push_back(u);
-    std::vector<std::thread> workers;
-    for (auto& [fs, members] : groups) {
-      workers.emplace_back([this, m = members] { fetch_group(m); });
+  enum class State : char { kPending, kReady, kFailed, kDeferred };
+
+  void launch(std::size_t index) {
+    Group& g = *groups_[index];
+    g.delivered.assign(g.members.size(), 0);
+    const How how = args_.start || args_.end  ? How::kRange
+                    : mode_ == Sink::kStdout  ? How::kHold
+                    : mode_ == Sink::kDiscard ? How::kCount
+                                              : How::kToFile;
+    Room* room = mode_ == Sink::kStdout ? &order_room_ : nullptr;
+    int window = 1;
+    try {
+      window = resolve_batch_size(args_.batch_size, g.fs->batch_size(), !is_local(*g.fs));
+    } catch (...) {
+      queue_.push(
+          Delivery{Delivery::Kind::kGroupDone, index, Outcome<Fetched>(std::current_exception())});
+      return;
     }
-    std::size_t running = workers.size();
-    while (running > 0) {
-      Delivery d = queue_.pop();
-      if (d.worker_done) {
-        --running;
-        continue;
-      }
-      handle(d.unique, std::move(d.outcome));
-    }
-    for (auto& w : workers) w.join();
+    auto sink = [this, &g](std::size_t i, Outcome<Fetched>&& o) {
+      g.delivered[i] = 1;
+      deliver(g.members[i], std::move(o));
+    };
+    Task<void> task =
+        fetch_group(&g, how, args_.start, args_.end, room, &progress_, window, std::move(sink));
+    start_on(g.fs->io(), std::move(task), [this, index](Outcome<void> o) {
+      queue_.push(Delivery{Delivery::Kind::kGroupDone, index,
+                           o.has_error() ? Outcome<Fetched>(o.error()) : Outcome<Fetched>()});
+    });
   }
 
   // Runs on the IO thread: cheap work only, anything blocking is queued for the main thread.
-  void deliver(std::size_t u, Outcome<Bytes>&& o) {
-    progress_.add_done(1);
-    if (o.has_value()) progress_.add_bytes(o.value().size());
-    if (mode_ == Sink::kDiscard && o.has_value()) {
-      files_ok_.fetch_add(1, std::memory_order_relaxed);
-      bytes_.fetch_add(o.value().size(), std::memory_order_relaxed);
-      return;  // nothing kept, nothing for the main thread to do
-    }
-    queue_.push(Delivery{u, std::move(o), false});
-  }
-
-  // IO thread: a streamed file is counted (or already on disk); only failures are queued.
-  void delivered_streamed(std::size_t u, Outcome<std::uint64_t>&& o) {
-    progress_.add_done(1);
-    if (o.has_value()) {
-      files_ok_.fetch_add(1, std::memory_order_relaxed);
-      bytes_.fetch_add(o.value(), std::memory_order_relaxed);
+  void deliver(std::size_t u, Outcome<Fetched>&& o) {
+    if (o.has_value() && o.value().deferred) {
+      // Done when its stream ends; nothing is held for it meanwhile.
+      queue_.push(Delivery{Delivery::Kind::kResult, u, std::move(o)});
       return;
     }
-    queue_.push(Delivery{u, Outcome<Bytes>(o.error()), false});
+    progress_.add_done(1);
+    if (o.has_value()) {
+      const bool streamed = mode_ != Sink::kStdout && !args_.start && !args_.end;
+      // A streamed file counted its bytes on the bar as they came.
+      if (!streamed) progress_.add_bytes(o.value().bytes);
+      if (mode_ == Sink::kDiscard || streamed) {
+        // Counted, or already on disk: nothing for the main thread to do.
+        files_ok_.fetch_add(1, std::memory_order_relaxed);
+        bytes_.fetch_add(o.value().bytes, std::memory_order_relaxed);
+        return;
+      }
+      // Counted before the next fetch asks whether there is room.
+      if (mode_ == Sink::kStdout) order_room_.add(o.value().data.size());
+    }
+    queue_.push(Delivery{Delivery::Kind::kResult, u, std::move(o)});
   }
 
-  // Worker thread: one blocking run over all files of one filesystem in the chunk.
-  void fetch_group(std::vector<std::size_t> members) {
-    const auto fs = uniques_[members.front()].fs;
-    auto delivered = std::make_shared<std::vector<char>>(members.size(), 0);
-    try {
-      const int window = resolve_batch_size(args_.batch_size, fs->batch_size(), !is_local(*fs));
-      std::vector<std::string> paths;
-      paths.reserve(members.size());
-      for (const std::size_t u : members) paths.push_back(uniques_[u].path);
-      if (!args_.start && !args_.end && mode_ != Sink::kStdout) {
-        std::vector<std::string> targets;
-        if (mode_ == Sink::kDirectory) {
-          for (const std::size_t u : members) {
-            targets.push_back((std::filesystem::path(args_.output_dir) / uniques_[u].rel).string());
-          }
-        }
-        auto sink = [this, members, delivered](std::size_t i, Outcome<std::uint64_t>&& o) {
-          (*delivered)[i] = 1;
-          delivered_streamed(members[i], std::move(o));
-        };
-        fs->run_sync(stream_each(fs, std::move(paths), std::move(targets), progress_,
-                                 std::move(sink), window));
-      } else if (args_.start || args_.end) {
-        auto sink = [this, members, delivered](std::size_t i, Outcome<Bytes>&& o) {
-          (*delivered)[i] = 1;
-          deliver(members[i], std::move(o));
-        };
-        fs->run_sync(
-            cat_ranges_each(fs, std::move(paths), args_.start, args_.end, std::move(sink), window));
-      } else {
-        std::map<std::string, std::size_t> index;
-        for (std::size_t i = 0; i < members.size(); ++i) index.emplace(paths[i], i);
-        auto sink = [this, fs, members, delivered, index = std::move(index)](const std::string& p,
-                                                                             Outcome<Bytes>&& o) {
-          auto it = index.find(p);
-          if (it == index.end()) it = index.find(fs->strip_protocol(p));
-          if (it == index.end() || (*delivered)[it->second]) return;  // not one we asked for
-          (*delivered)[it->second] = 1;
-          deliver(members[it->second], std::move(o));
-        };
-        CatOptions opts;
-        opts.on_error = OnError::kReturn;
-        opts.batch_size = window;
-        fs->run_sync(fs->_cat_each(Paths(std::move(paths)), std::move(sink), opts));
-      }
-    } catch (...) {
-      // A failure of the whole call (e.g. a bad window) fails every file it did not deliver.
-      const auto error = std::current_exception();
-      for (std::size_t i = 0; i < members.size(); ++i) {
-        if (!(*delivered)[i]) queue_.push(Delivery{members[i], Outcome<Bytes>(error), false});
-      }
-    }
-    // Anything the filesystem silently skipped is an error too, so no file goes unreported.
-    for (std::size_t i = 0; i < members.size(); ++i) {
-      if (!(*delivered)[i]) {
-        const auto& u = uniques_[members[i]];
-        queue_.push(Delivery{members[i],
-                             Outcome<Bytes>(std::make_exception_ptr(
-                                 Error(ErrorKind::kProtocol, u.path, "no result returned"))),
-                             false});
-        (*delivered)[i] = 1;
-      }
-    }
-    queue_.push(Delivery{0, {}, true});
-  }
-
-  void handle(std::size_t u, Outcome<Bytes>&& o) {
+  void handle(std::size_t u, Outcome<Fetched>&& o) {
     const Unique& item = uniques_[u];
     if (o.has_error()) {
       report_error(item.url, item.path, o.error());
       ++failed_;
-      results_[u].reset();
-      ready_[u] = 1;
+      state_[u] = State::kFailed;
       if (mode_ == Sink::kStdout) flush_in_order();
       return;
     }
@@ -403,7 +599,8 @@ class CatRun {
         return;
       case Sink::kDirectory: {
         std::string error;
-        if (!write_file(std::filesystem::path(args_.output_dir) / item.rel, o.value(), error)) {
+        if (!write_file(std::filesystem::path(args_.output_dir) / item.rel, o.value().data,
+                        error)) {
           Console::instance().error(fmt::format("{}: {}", one_line(item.url), one_line(error)));
           ++failed_;
         } else {
@@ -412,22 +609,95 @@ class CatRun {
         return;
       }
       case Sink::kStdout:
-        files_ok_.fetch_add(1);
-        results_[u] = std::move(o).value();
-        ready_[u] = 1;
+        if (o.value().deferred) {
+          state_[u] = State::kDeferred;
+        } else {
+          files_ok_.fetch_add(1);
+          state_[u] = State::kReady;
+          results_[u] = std::move(o.value().data);
+        }
         flush_in_order();
         return;
     }
   }
 
-  // Writes every output position whose file is ready, in order, and frees each file's bytes
-  // after its last use.
-  void flush_in_order() {
-    while (next_ < order_.size() && ready_[order_[next_]]) {
-      const std::size_t u = order_[next_++];
-      if (results_[u] && !stdout_broken_ && !write_stdout(*results_[u])) stdout_broken_ = true;
-      if (--uniques_[u].uses == 0) results_[u].reset();
+  // The task of one filesystem ended: whatever it did not deliver failed with it (a bad
+  // window, a loop shutting down) or was skipped, and is reported all the same.
+  void group_done(std::size_t index, Outcome<Fetched>&& o) {
+    --running_;
+    Group& g = *groups_[index];
+    for (std::size_t i = 0; i < g.members.size(); ++i) {
+      if (g.delivered[i]) continue;
+      const auto& item = uniques_[g.members[i]];
+      auto error = o.has_error() ? o.error()
+                                 : std::make_exception_ptr(Error(ErrorKind::kProtocol, item.path,
+                                                                 "no result returned"));
+      progress_.add_done(1);
+      handle(g.members[i], Outcome<Fetched>(error));
     }
+  }
+
+  // Writes every output position whose file is ready, in order, and frees each file's bytes
+  // after its last use. A deferred file at the head is streamed, and the rest waits for it.
+  void flush_in_order() {
+    while (!streaming_ && next_ < order_.size()) {
+      const std::size_t u = order_[next_];
+      if (state_[u] == State::kPending) break;
+      if (state_[u] == State::kDeferred) {
+        if (!stdout_broken_) {
+          start_stream(u);
+          return;
+        }
+        finish_position();
+        continue;
+      }
+      if (state_[u] == State::kReady && !stdout_broken_ && !write_stdout(*results_[u])) {
+        stdout_broken_ = true;
+      }
+      finish_position();
+    }
+    order_room_.set_head(next_);
+  }
+
+  void finish_position() {
+    const std::size_t u = order_[next_++];
+    if (--uniques_[u].uses == 0 && results_[u]) {
+      order_room_.release(results_[u]->size());
+      results_[u].reset();
+    }
+  }
+
+  void start_stream(std::size_t u) {
+    streaming_ = true;
+    order_room_.set_head(next_);
+    const Unique& item = uniques_[u];
+    Task<Fetched> task = stream_in_turn(item.fs, item.path, u, &stream_room_, &queue_, &progress_);
+    start_on(item.fs->io(), std::move(task), [this, u](Outcome<Fetched> o) {
+      queue_.push(Delivery{Delivery::Kind::kStreamDone, u, std::move(o)});
+    });
+  }
+
+  void write_chunk(const Bytes& data) {
+    if (!stdout_broken_ && !write_stdout(data)) stdout_broken_ = true;
+    stream_room_.release(data.size());
+  }
+
+  // A file that is output several times is streamed each time; it counts once.
+  void stream_done(std::size_t u, Outcome<Fetched>&& o) {
+    streaming_ = false;
+    const Unique& item = uniques_[u];
+    const bool first = !streamed_once_.contains(u);
+    streamed_once_.insert(u);
+    if (first) progress_.add_done(1);
+    if (o.has_error()) {
+      // Whatever was written of it stays written; the error line says it is incomplete.
+      report_error(item.url, item.path, o.error());
+      if (first) ++failed_;
+    } else if (first) {
+      files_ok_.fetch_add(1);
+    }
+    finish_position();
+    flush_in_order();
   }
 
   const CatArgs& args_;
@@ -436,9 +706,15 @@ class CatRun {
   std::vector<std::size_t> order_;  ///< output positions → unique index (stdout mode)
   Progress& progress_;
   DeliveryQueue queue_;
+  std::vector<std::unique_ptr<Group>> groups_;
+  std::vector<State> state_;
   std::vector<std::optional<Bytes>> results_;
-  std::vector<char> ready_;
+  Room order_room_;   ///< finished files held for their turn
+  Room stream_room_;  ///< bytes of the file streamed in its turn not yet written
+  std::set<std::size_t> streamed_once_;
   std::size_t next_ = 0;
+  std::size_t running_ = 0;
+  bool streaming_ = false;
   std::size_t failed_ = 0;
   bool stdout_broken_ = false;
   std::atomic<std::uint64_t> files_ok_{0};

@@ -13,6 +13,7 @@
 
 #include "run_cli.hpp"
 #include "support/fault_server.hpp"
+#include "support/nginx_server.hpp"
 #include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
 
@@ -240,6 +241,105 @@ TEST(CliCat, ACompressionBombIsRefusedInBoundedMemory) {
   constexpr std::uint64_t kBoundMiB = 64;
 #endif
   EXPECT_LT(r.max_rss_kib, kBoundMiB << 10) << "peak RSS " << r.max_rss_kib / 1024 << " MiB";
+}
+
+// A fault-server URL answering `body` after `delay_ms`: answers then finish out of order.
+std::string delayed(const std::string& body, int delay_ms) {
+  return FaultServer::shared().url("slow-headers?delay_ms=" + std::to_string(delay_ms) +
+                                   "&body=" + body);
+}
+
+TEST(CliCat, OrderHoldsWhenAnswersFinishOutOfOrder) {
+  // The earliest arguments answer last, so every file but the last finishes before the ones
+  // in front of it: stdout must still follow the arguments.
+  std::vector<std::string> args{"cat"};
+  std::string expected;
+  for (int i = 0; i < 60; ++i) {
+    const std::string body = "b" + std::to_string(i) + ";";
+    args.push_back(delayed(body, (60 - i) * 10));
+    expected += body;
+  }
+  const auto r = run_cli(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, expected);
+  EXPECT_THAT(r.err, IsEmpty());
+}
+
+TEST(CliCat, AFailingUrlInTheMiddleKeepsTheOrderOfTheRest) {
+  auto& f = FaultServer::shared();
+  std::vector<std::string> args{"cat"};
+  std::string expected;
+  for (int i = 0; i < 20; ++i) {
+    if (i == 10) {
+      args.push_back(f.url("status/404"));
+      continue;
+    }
+    const std::string body = "m" + std::to_string(i) + ";";
+    args.push_back(delayed(body, (20 - i) * 20));
+    expected += body;
+  }
+  const auto r = run_cli(args);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.out, expected);
+  ASSERT_THAT(lines_of(r.err), SizeIs(1)) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("status/404"));
+}
+
+TEST(CliCat, ASlowFileDoesNotHoldUpTheFilesAfterIt) {
+  // One slow file at the start of every window's worth of arguments. Fetched in chunks of one
+  // window, each chunk waited for its slow file (3 x 1.5 s); through one sliding window the
+  // three slow files overlap and the rest flows past them.
+  constexpr int kSlowMs = 1500;
+  std::vector<std::string> args{"cat", "--batch-size", "4"};
+  std::string expected;
+  for (int i = 0; i < 12; ++i) {
+    const std::string body = "s" + std::to_string(i) + ";";
+    args.push_back(delayed(body, i % 4 == 0 ? kSlowMs : 0));
+    expected += body;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = run_cli(args);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, expected);
+  EXPECT_LT(took, std::chrono::milliseconds(2 * kSlowMs))
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+}
+
+TEST(CliCat, StdoutStreamsALargeFileInItsTurn) {
+  // 256 MiB to stdout, between two small files: held whole it made RSS pass 256 MiB; streamed
+  // in its turn memory holds the ordering buffer and the stream's buffer.
+  NginxServer& nginx = NginxServer::shared();
+  TempDir dir;
+  const std::uint64_t size = 256ull << 20;
+  const auto sparse = [size](const std::string& path) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream f(path, std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size - 1));
+    f.put('z');
+  };
+  sparse(nginx.path("cli-cat-stream/big.bin"));
+  sparse(dir / "big.bin");
+  nginx.write("cli-cat-stream/a.txt", "first");
+  nginx.write("cli-cat-stream/b.txt", "last");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr std::uint64_t kBoundMiB = 192;  // the sanitizer runtime's own memory on top
+#else
+  constexpr std::uint64_t kBoundMiB = 64;
+#endif
+  for (const std::string& big : {nginx.url("cli-cat-stream/big.bin"), dir / "big.bin"}) {
+    CliRun run;
+    run.args = {"cat", nginx.url("cli-cat-stream/a.txt"), big, nginx.url("cli-cat-stream/b.txt")};
+    run.env["ASAN_OPTIONS"] = "quarantine_size_mb=8:detect_leaks=1:abort_on_error=1";
+    run.stdout_keep = 4096;
+    const auto r = run_cli(run);
+    EXPECT_EQ(r.exit_code, 0) << big << ": " << r.err;
+    EXPECT_EQ(r.out_bytes, size + 9) << big;
+    EXPECT_EQ(r.out, "first" + std::string(4096 - 5, '\0')) << big;
+    EXPECT_EQ(r.out_tail, std::string(4096 - 5, '\0') + "zlast") << big;
+    EXPECT_LT(r.max_rss_kib, kBoundMiB << 10)
+        << big << ": peak RSS " << r.max_rss_kib / 1024 << " MiB";
+  }
 }
 
 TEST(CliCat, OutputDirKeepsRelativePaths) {

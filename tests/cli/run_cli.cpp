@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 extern char** environ;
 
@@ -108,7 +109,24 @@ CliResult run_cli(const CliRun& run) {
         p.close_end(0);
       }
     };
-    drain(idx_out, out, result.out);
+    if (run.stdout_keep == std::string::npos) {
+      drain(idx_out, out, result.out);
+    } else if (idx_out >= 0 && fds[idx_out].revents != 0) {
+      const ssize_t got = ::read(out.fd[0], buf, sizeof buf);
+      if (got > 0) {
+        const std::string_view data(buf, static_cast<std::size_t>(got));
+        result.out_bytes += data.size();
+        if (result.out.size() < run.stdout_keep) {
+          result.out.append(data.substr(0, run.stdout_keep - result.out.size()));
+        }
+        result.out_tail.append(data);
+        if (result.out_tail.size() > run.stdout_keep) {
+          result.out_tail.erase(0, result.out_tail.size() - run.stdout_keep);
+        }
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        out.close_end(0);
+      }
+    }
     drain(idx_err, err, result.err);
     if (idx_in >= 0 && fds[idx_in].revents != 0) {
       const ssize_t put =
@@ -125,6 +143,7 @@ CliResult run_cli(const CliRun& run) {
   }
   if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   result.max_rss_kib = static_cast<std::uint64_t>(usage.ru_maxrss);
+  if (run.stdout_keep == std::string::npos) result.out_bytes = result.out.size();
   return result;
 }
 

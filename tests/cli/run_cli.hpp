@@ -15,6 +15,8 @@ struct CliResult {
   std::string err;
   bool timed_out = false;
   std::uint64_t max_rss_kib = 0;  ///< the process's peak resident set
+  std::uint64_t out_bytes = 0;    ///< all of stdout, also what `out` did not keep
+  std::string out_tail;           ///< with CliRun::stdout_keep: the last bytes of stdout
 };
 
 struct CliRun {
@@ -22,6 +24,10 @@ struct CliRun {
   std::string stdin_data;
   std::map<std::string, std::string> env;  ///< added to (or replacing in) the environment
   std::chrono::seconds timeout{60};
+  /// Keep only the first and (in out_tail) the last this many bytes of stdout. For outputs
+  /// too large to hold: the child's peak RSS is never below ours at spawn time (the vfork'ed
+  /// child shares our memory until exec), so holding them would spoil the next max_rss_kib.
+  std::size_t stdout_keep = std::string::npos;
 };
 
 CliResult run_cli(const CliRun& run);

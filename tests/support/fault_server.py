@@ -61,7 +61,8 @@ with 206/Content-Range, and answers 416 with `Content-Range: bytes */size` when 
                                    HEAD gives the same Content-Length
     /slow[?size=N&interval_ms=X&max_ms=T]   Content-Length N (default 20), one byte every X ms
                                    (default 100); closes after T ms (default/cap 30000)
-    /slow-headers[?delay_ms=X]     waits X ms (cap 30000) before sending the data
+    /slow-headers[?delay_ms=X&body=T]   waits X ms (cap 30000) before sending the data (or the
+                                   text T: tells apart answers that finish out of order)
 
   HEAD handling
     /nohead/<any>[?size=N&ranges=0|1&code=C]   HEAD -> C (default 405, with Allow: GET);
@@ -646,7 +647,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def r_slow_headers(self, rest):
         time.sleep(min(MAX_SLOW_MS, max(0, self.qint("delay_ms", 1000))) / 1000.0)
-        self.send_entity(DATA)
+        self.send_entity(self.q["body"].encode() if "body" in self.q else DATA)
 
     def r_nohead(self, rest):
         if self.command == "HEAD":
