@@ -81,6 +81,7 @@ class ResponseParser {
   void status_line(std::string_view line);
   void header_field(std::string_view line);
   void end_of_head();
+  void trailer_field(std::string_view line);
   void chunk_size_line(std::string_view line);
   /// Consumes lines from `in` while in a line-oriented state; returns bytes consumed.
   std::size_t lines(std::string_view in);
@@ -101,6 +102,7 @@ class ResponseParser {
   bool last_coding_chunked_ = false;
   bool last_field_framing_ = false;  // the previous field was Content-Length/Transfer-Encoding
   bool keep_alive_ = true;
+  bool trailer_seen_ = false;
   bool connection_close_ = false;
   bool connection_keep_alive_ = false;
   std::uint64_t remaining_ = 0;
