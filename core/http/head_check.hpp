@@ -30,8 +30,13 @@ class HeadCheck {
   /// lower-cased, values trimmed, obs-fold continuations appended after one space, cleared
   /// at each status line; trailers are skipped (as the parser does).
   std::string line(std::string_view line, Headers& headers) {
-    // A status line after the final head is the next hop of a redirect libcurl follows.
-    if (in_trailers() && line.starts_with("HTTP/")) expect_status_ = true;
+    // After the final head, a status line is the next response: a proxy's CONNECT answer
+    // then the real one, or the next hop of a redirect libcurl follows. Only a chunked body
+    // has trailers, which may start with "HTTP/" too.
+    if (in_trailers() && line.starts_with("HTTP/") &&
+        (!chunked_seen_ || (follows_redirects && status_ >= 300 && status_ < 400))) {
+      expect_status_ = true;
+    }
     if (line.find('\0') != std::string_view::npos) return "NUL byte in response head";
     if (line.ends_with('\n')) line.remove_suffix(1);
     if (line.ends_with('\r')) line.remove_suffix(1);
@@ -85,6 +90,20 @@ class HeadCheck {
     const std::string_view value = trim(line.substr(colon + 1));
     const bool is_length = iequals(name, "content-length");
     last_field_framing_ = is_length || iequals(name, "transfer-encoding");
+    if (iequals(name, "transfer-encoding")) {
+      // Codings accumulate over every Transfer-Encoding line (RFC 9110 §5.3); chunked twice
+      // is refused by the parser (RFC 9112 §6.1), accepted by libcurl 7.88.
+      std::string_view rest = value;
+      while (!rest.empty()) {
+        const std::size_t comma = rest.find(',');
+        if (iequals(trim(rest.substr(0, comma)), "chunked")) {
+          if (chunked_seen_) return "chunked transfer coding applied twice";
+          chunked_seen_ = true;
+        }
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    }
     if (is_length) {
       const std::optional<std::uint64_t> v = parse_content_length(value);
       if (!v) return "malformed Content-Length: " + std::string(value.substr(0, 64));
@@ -98,6 +117,8 @@ class HeadCheck {
   /// Whether the current response may have come over HTTP/2, whose status line libcurl writes
   /// as "HTTP/2 200". Over plain HTTP/1.1 that line is the server's, and no HTTP/1.x.
   bool h2_possible = false;
+  /// libcurl follows redirects itself (CURLOPT_FOLLOWLOCATION).
+  bool follows_redirects = false;
 
   Line kind() const noexcept { return kind_; }
   /// The current response's status code (0 before its status line).
@@ -120,6 +141,7 @@ class HeadCheck {
     ended_ = false;
     last_field_framing_ = false;
     trailer_seen_ = false;
+    chunked_seen_ = false;
     expect_status_ = false;
     status_ = 0;
     std::size_t at = 0;
@@ -154,6 +176,7 @@ class HeadCheck {
   bool expect_status_ = true;        // the next line starts a response
   bool last_field_framing_ = false;  // the previous field was Content-Length/Transfer-Encoding
   bool trailer_seen_ = false;
+  bool chunked_seen_ = false;  // a Transfer-Encoding field named chunked
 };
 
 }  // namespace asyncfs::http

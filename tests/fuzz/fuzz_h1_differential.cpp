@@ -18,6 +18,12 @@
 //  2. Junk after a chunk size ("1A/x" instead of "1A;x"): RFC 9112 §7.1 allows only ";"
 //     extensions there and the parser refuses it; libcurl 7.88 skips whatever follows the hex
 //     digits. Chunk lines never reach a libcurl callback, so our curl path cannot refuse it.
+//  3. Verdicts on the trailer section, once both sides have the whole body (the last chunk
+//     arrived): libcurl 7.88 parses trailers its own way (a bare LF does not end a trailer
+//     line, a CR must be followed by LF, the close ends them in some states and not in
+//     others) and only hands us complete lines, so our curl path cannot mirror it. Neither
+//     transport keeps trailers; the native parser judges their syntax and accepts a trailer
+//     section cut by the close.
 
 #include <curl/curl.h>
 #include <poll.h>
@@ -196,7 +202,7 @@ Outcome run_curl(CURL* easy, bool head) {
   return out;
 }
 
-Outcome run_native(std::string_view wire, bool head, bool& transfer_coded) {
+Outcome run_native(std::string_view wire, bool head, bool& transfer_coded, bool& in_trailers) {
   asyncfs::http::h1::ResponseParser p;
   p.start(head);
   Outcome out;
@@ -210,10 +216,12 @@ Outcome run_native(std::string_view wire, bool head, bool& transfer_coded) {
       wire.remove_prefix(used);
       if (used == 0) break;
     }
+    in_trailers = p.in_trailers();
     out.ok = p.done() || p.on_eof();  // the server closed after the bytes
     if (!out.ok) out.error = "cut short by the close";
   } catch (const asyncfs::http::h1::ParseError& e) {
     out.error = std::string("ParseError: ") + e.what();
+    in_trailers = p.in_trailers();
   }
   out.status = p.status();
   out.headers = p.headers();
@@ -266,13 +274,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     g_response.assign(wire);
   }
   bool transfer_coded = false;
-  const Outcome native = run_native(wire, head, transfer_coded);
+  bool in_trailers = false;
+  const Outcome native = run_native(wire, head, transfer_coded, in_trailers);
   const Outcome curl = run_curl(easy, head);
   if (transfer_coded) return 0;  // divergence 1
   if (!native.ok && curl.ok &&
       native.error.find("junk after the chunk size") != std::string::npos) {
     return 0;  // divergence 2
   }
+  if (native.ok != curl.ok && in_trailers && native.body == curl.body) return 0;  // divergence 3
   if (native.ok != curl.ok) disagree("one accepts, the other refuses", wire, head, native, curl);
   if (!native.ok) return 0;
   if (native.status != curl.status) disagree("status", wire, head, native, curl);

@@ -327,6 +327,25 @@ TEST(H1Parser, TrailersCutByTheCloseEndTheResponse) {
   EXPECT_FALSE(q.parser.on_eof());
 }
 
+TEST(H1Parser, ChunkSizesOfMoreThan16DigitsAreRefused) {
+  // Found by the differential fuzzer: libcurl refuses "Too long hexadecimal number".
+  Parsed p;
+  p.parser.start(false);
+  EXPECT_THROW(feed_all(p,
+                        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "00000000000000002\r\nok\r\n0\r\n\r\n",
+                        0),
+               ParseError);
+  Parsed ok;
+  ok.parser.start(false);
+  feed_all(ok,
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "0000000000000002\r\nok\r\n0\r\n\r\n",
+           0);
+  EXPECT_TRUE(ok.parser.done());
+  EXPECT_EQ(ok.body, "ok");
+}
+
 TEST(H1Parser, HeadLargerThanTheLimitThrows) {
   Parsed p;
   p.parser.start(false);

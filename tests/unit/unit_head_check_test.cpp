@@ -47,6 +47,13 @@ TEST(HeadCheck, AcceptsWhatTheParserAccepts) {
   EXPECT_EQ(judge(c, h, {"X-Trailer: 1\r\n", " folded\r\n"}), "");
   EXPECT_EQ(c.kind(), HeadCheck::Line::kTrailer);
   EXPECT_EQ(h.size(), 3u);
+  // Found by the fuzzer: after a chunked body, a line starting with "HTTP/" is a trailer.
+  HeadCheck chunked;
+  EXPECT_EQ(
+      judge(chunked, h,
+            {"HTTP/1.1 200 OK\r\n", "Transfer-Encoding: chunked\r\n", "\r\n", "HTTP/X: 1\r\n"}),
+      "");
+  EXPECT_EQ(chunked.kind(), HeadCheck::Line::kTrailer);
   // libcurl's own status line for HTTP/2, a reason-less one, and a redirect hop.
   HeadCheck h2;
   h2.h2_possible = true;
@@ -84,6 +91,8 @@ TEST(HeadCheck, RefusesWhatTheParserRefuses) {
       {"HTTP/1.1 200 OK\r\n", "\rntent-Length: 100\r\xdfgzip\r\n"},
       {"HTTP/1.1 200 OK\r\n", "Transfer-Encoding: chunked\r\n", "\r\n", "hello\r\n"},
       {"HTTP/1.1 200 OK\r\n", "Content-Length: ,,,,,00\r\n"},
+      {"HTTP/1.1 200 OK\r\n", "Transfer-Encoding: chunked\r\n", "Transfer-Encoding: gzip\r\n",
+       "Transfer-Encoding: Chunked\r\n"},
   };
   for (const auto& lines : bad) {
     std::string all;

@@ -282,6 +282,7 @@ void configure_easy(Transfer& t) {
   // response came before the upload finished, the next hop sent headers, then nothing), so a
   // request with a body follows its redirects in fetch(), where the body restarts at 0.
   set(CURLOPT_FOLLOWLOCATION, rq.follow_redirects && !t.manual_redirects ? 1L : 0L);
+  t.head_check.follows_redirects = rq.follow_redirects && !t.manual_redirects;
   set(CURLOPT_MAXREDIRS, static_cast<long>(op.max_redirects));
   // Default, but stated: credentials never follow a redirect to another host. curl >= 7.83
   // also strips a custom Authorization header then (tested in http_engine_test).

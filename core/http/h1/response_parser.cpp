@@ -281,6 +281,8 @@ void ResponseParser::chunk_size_line(std::string_view line) {
       break;
     }
     if (size > (1ull << 58)) throw ParseError("chunk size too large");
+    // libcurl refuses more than 16 hex digits even when they are leading zeros; so do we.
+    if (i >= 16) throw ParseError("chunk size with more than 16 hex digits");
     size = size * 16 + static_cast<std::uint64_t>(digit);
   }
   if (i == 0) throw ParseError("malformed chunk size line: " + std::string(line.substr(0, 64)));

@@ -45,6 +45,8 @@ class ResponseParser {
   bool done() const noexcept { return state_ == State::kDone; }
   /// In a Content-Length body: the next remaining() bytes are body bytes, as they are.
   bool in_length_body() const noexcept { return state_ == State::kBodyLength; }
+  /// After the last chunk, in the trailer section.
+  bool in_trailers() const noexcept { return state_ == State::kTrailers; }
   /// Whether any byte of the response has arrived (a reused connection that closes before
   /// that may be retried on a new one).
   bool started() const noexcept { return started_; }
