@@ -24,6 +24,8 @@ build fuzz_firecrest_models tests/fuzz/fuzz_firecrest_models.cpp backends/firecr
 build fuzz_retry_after tests/fuzz/fuzz_retry_after.cpp core/http/retry.cpp core/errors.cpp \
   -- -lfmt -luv
 build fuzz_h1_response tests/fuzz/fuzz_h1_response.cpp core/http/h1/response_parser.cpp
+build fuzz_h1_differential tests/fuzz/fuzz_h1_differential.cpp core/http/h1/response_parser.cpp \
+  -- -lcurl
 build fuzz_ranges tests/fuzz/fuzz_ranges.cpp core/http/ranges.cpp core/slice.cpp core/errors.cpp \
   -- -lfmt -luv
 build fuzz_url tests/fuzz/fuzz_url.cpp backends/http/url_norm.cpp backends/http/html_links.cpp \
@@ -31,8 +33,8 @@ build fuzz_url tests/fuzz/fuzz_url.cpp backends/http/url_norm.cpp backends/http/
 build fuzz_html_links tests/fuzz/fuzz_html_links.cpp backends/http/html_links.cpp
 build fuzz_glob tests/fuzz/fuzz_glob.cpp core/path.cpp core/errors.cpp -- -lfmt -luv
 build fuzz_config tests/fuzz/fuzz_config.cpp core/config.cpp core/errors.cpp -- -lsimdjson -lfmt -luv
-for t in fuzz_firecrest_models fuzz_retry_after fuzz_h1_response fuzz_ranges fuzz_url \
-  fuzz_html_links fuzz_glob fuzz_config; do
+for t in fuzz_firecrest_models fuzz_retry_after fuzz_h1_response fuzz_h1_differential fuzz_ranges \
+  fuzz_url fuzz_html_links fuzz_glob fuzz_config; do
   mkdir -p "$out/corpus/$t"
   echo "--- $t (${seconds}s)"
   "$out/$t" -max_total_time="$seconds" -max_len=4096 -timeout=5 -rss_limit_mb=1024 \

@@ -48,20 +48,17 @@ inline std::string_view trim(std::string_view s) {
 }
 
 /// \brief A Content-Length field value: 1*DIGIT, or a list of equal ones ("5, 5", which
-/// RFC 9110 §8.6 lets a recipient accept). nullopt when malformed ("+5", "5 5", "", "0x5"),
-/// conflicting ("5, 6"), empty or above 2^62. Both transports judge the field with this.
+/// RFC 9110 §8.6 lets a recipient accept). nullopt when malformed ("+5", "5 5", "", "0x5",
+/// ",5"), conflicting ("5, 6"), empty or above 2^62. Both transports judge the field with this.
 inline std::optional<std::uint64_t> parse_content_length(std::string_view value) {
   constexpr std::uint64_t kMax = 1ull << 62;
   std::optional<std::uint64_t> out;
   for (;;) {
     const std::size_t comma = value.find(',');
     const std::string_view token = trim(value.substr(0, comma));
-    if (token.empty()) {
-      // Empty list elements are ignored (RFC 9110 §5.6.1); at least one value is needed.
-      if (comma == std::string_view::npos) return out;
-      value.remove_prefix(comma + 1);
-      continue;
-    }
+    // No empty elements (",5", "5,,5"): RFC 9110 §8.6 allows only repeated equal values, and
+    // libcurl refuses a value that does not start with a digit, so both transports do.
+    if (token.empty()) return std::nullopt;
     std::uint64_t v = 0;
     for (char c : token) {
       if (c < '0' || c > '9') return std::nullopt;

@@ -254,6 +254,98 @@ TEST(H1Parser, TransferEncodingWithContentLengthClosesTheConnection) {
   EXPECT_FALSE(p.parser.content_length());
 }
 
+// Found by tests/fuzz/fuzz_h1_differential: the parser accepted these and libcurl does not
+// (or takes them for something else), so the two transports answered differently.
+TEST(H1Parser, MinorVersionsAboveOneAreRefused) {
+  Parsed p;
+  p.parser.start(false);
+  EXPECT_THROW(feed_all(p, "HTTP/1.8 200 OK\r\nContent-Length: 0\r\n\r\n", 0), ParseError);
+  Parsed ok;
+  ok.parser.start(false);
+  feed_all(ok, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 0);
+  EXPECT_TRUE(ok.parser.done());
+}
+
+TEST(H1Parser, BareCrInTheHeadIsRefused) {
+  // libcurl ends the head at a line starting with CR, and keeps other bare CRs in values.
+  const char* bad[] = {
+      "HTTP/1.1 200 OK\r\n\r0\r\nContent-Length: 2\r\n\r\nok",
+      "HTTP/1.1 200 OK\r\n\rntent-Length: 100\r\xdfgzip\r\n\r\nok",
+      "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\nok",
+  };
+  for (const char* wire : bad) {
+    Parsed p;
+    p.parser.start(false);
+    EXPECT_THROW(feed_all(p, wire, 0), ParseError) << wire;
+  }
+}
+
+TEST(H1Parser, MalformedTrailersAreRefused) {
+  // libcurl refuses a trailer line without a colon; trailers are not kept, but judged.
+  const char* bad[] = {
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nhello\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n folded\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA b: 1\r\n\r\n",
+  };
+  for (const char* wire : bad) {
+    Parsed p;
+    p.parser.start(false);
+    EXPECT_THROW(feed_all(p, wire, 0), ParseError) << wire;
+  }
+  Parsed ok;
+  ok.parser.start(false);
+  feed_all(
+      ok, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nA: 1\r\n 2\r\n\r\n",
+      0);
+  EXPECT_TRUE(ok.parser.done());
+  EXPECT_EQ(ok.body, "ok");
+}
+
+TEST(H1Parser, EmptyContentLengthElementsAreRefused) {
+  // libcurl refuses a Content-Length that does not start with a digit; the shared
+  // parse_content_length skipped empty list elements, so ",,00" framed a body natively.
+  for (const char* wire : {"HTTP/1.1 200 OK\r\nContent-Length: ,,,,,00\r\n\r\n",
+                           "HTTP/1.1 200 OK\r\nContent-Length: 2,,2\r\n\r\nok",
+                           "HTTP/1.1 200 OK\r\nContent-Length: 2,\r\n\r\nok"}) {
+    Parsed p;
+    p.parser.start(false);
+    EXPECT_THROW(feed_all(p, wire, 0), ParseError) << wire;
+  }
+}
+
+TEST(H1Parser, TrailersCutByTheCloseEndTheResponse) {
+  // Found by the differential fuzzer: libcurl delivers the body once the last chunk is in.
+  Parsed p;
+  p.parser.start(false);
+  feed_all(p, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-A: 1\r\n", 0);
+  EXPECT_FALSE(p.parser.done());
+  EXPECT_TRUE(p.parser.on_eof());
+  EXPECT_EQ(p.body, "ok");
+  Parsed q;  // not before the last chunk
+  q.parser.start(false);
+  feed_all(q, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n", 0);
+  EXPECT_FALSE(q.parser.on_eof());
+}
+
+TEST(H1Parser, ChunkSizesOfMoreThan16DigitsAreRefused) {
+  // Found by the differential fuzzer: libcurl refuses "Too long hexadecimal number".
+  Parsed p;
+  p.parser.start(false);
+  EXPECT_THROW(feed_all(p,
+                        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "00000000000000002\r\nok\r\n0\r\n\r\n",
+                        0),
+               ParseError);
+  Parsed ok;
+  ok.parser.start(false);
+  feed_all(ok,
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "0000000000000002\r\nok\r\n0\r\n\r\n",
+           0);
+  EXPECT_TRUE(ok.parser.done());
+  EXPECT_EQ(ok.body, "ok");
+}
+
 TEST(H1Parser, HeadLargerThanTheLimitThrows) {
   Parsed p;
   p.parser.start(false);

@@ -382,6 +382,11 @@ Task<Response> CurlMulti::fetch(Request request, TransportOptions options) {
     co_await awaiter;
 
     if (t->result != CURLE_OK || t->abort != Abort::kNone) throw_transfer_error(*t);
+    if (!t->head_check.ended()) {
+      // libcurl 7.88 calls a head cut short by the close a success; the native client does not.
+      throw NetworkError(t->request.url, "HTTP transfer failed",
+                         ErrorDetails{0, "connection closed in the middle of the response head"});
+    }
     if (t->decoder) {
       // The body arrived in full; its compressed stream must have ended too.
       std::string problem = t->decoder->finish();

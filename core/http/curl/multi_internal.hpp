@@ -19,7 +19,9 @@
 
 #include "core/http/body_sink.hpp"
 #include "core/http/content_decoder.hpp"
+#include "core/http/curl/easy_reuse.hpp"
 #include "core/http/curl/multi.hpp"
+#include "core/http/head_check.hpp"
 
 namespace asyncfs::http {
 
@@ -55,7 +57,7 @@ struct CurlMulti::Impl {
   void release_easy(CURL* e) {
     // Reset now, not at reuse: it drops the pointers into the finished Transfer.
     curl_easy_reset(e);
-    if (pool.size() < kMaxPooledEasy) {
+    if (pool.size() < kMaxPooledEasy && easy_handles_reusable()) {
       pool.push_back(e);
     } else {
       curl_easy_cleanup(e);
@@ -115,7 +117,7 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   bool uploading = false;
 
   // Response parsing.
-  std::optional<std::uint64_t> content_length;
+  HeadCheck head_check;  // reads the head lines; its content_length() is the body's
   /// Set at the final head when the body is Content-Encoded and the request asked for the
   /// decoded body: libcurl hands us the raw bytes (HTTP_CONTENT_DECODING off).
   std::unique_ptr<ContentDecoder> decoder;

@@ -91,27 +91,28 @@ size_t Transfer::header_line(std::string_view line) {
     t->protocol_problem = std::move(problem);
     return 0;  // curl fails the transfer with CURLE_WRITE_ERROR
   };
-  if (line.find('\0') != std::string_view::npos) return refuse("NUL byte in response head");
-  if (line.starts_with("HTTP/")) {
+  if (line.starts_with("HTTP/2 ")) {
+    // HTTP/2 only over TLS (CURL_HTTP_VERSION_2TLS), and a followed redirect may have changed
+    // the scheme: judged by the URL of this hop.
+    char* url = nullptr;
+    curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
+    t->head_check.h2_possible = t->options.http2 && url && std::string_view(url).size() >= 6 &&
+                                iequals(std::string_view(url, 6), "https:");
+  }
+  // Checks the line and keeps response.headers as the native parser keeps its own.
+  if (std::string problem = t->head_check.line(line, t->response.headers); !problem.empty()) {
+    return refuse(std::move(problem));
+  }
+  if (t->head_check.kind() == HeadCheck::Line::kStatus) {
     // A new response (redirect hop, 100 Continue, proxy CONNECT): the last one's headers win.
-    t->response.headers.clear();
-    t->content_length.reset();
     t->decoder.reset();
-    const auto sp = line.find(' ');
-    if (sp != std::string_view::npos) {
-      long status = 0;
-      for (std::size_t i = sp + 1; i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i) {
-        status = status * 10 + (line[i] - '0');
-      }
-      t->response.status = status;
-    }
+    t->response.status = t->head_check.status();
     return line.size();
   }
-  const auto colon = line.find(':');
-  if (colon == std::string_view::npos) {
+  if (t->head_check.kind() == HeadCheck::Line::kEnd) {
     // Blank line: end of this response's headers.
-    const bool final_head = trim(line).empty() && t->response.status >= 200 &&
-                            !(t->response.status >= 300 && t->response.status < 400);
+    const bool final_head =
+        t->response.status >= 200 && !(t->response.status >= 300 && t->response.status < 400);
     if (final_head && !t->request.accept_encoding.empty()) {
       // Throws ProtocolError for a coding we never asked for (caught in on_header).
       if (auto coding = t->response.header("content-encoding")) {
@@ -119,24 +120,12 @@ size_t Transfer::header_line(std::string_view line) {
       }
     }
     if (final_head && t->request.progress && !t->uploading) {
-      t->request.progress->set_size(t->content_length);
+      t->request.progress->set_size(t->head_check.content_length());
     }
     if (final_head && t->request.sink.on_head) {
       t->request.sink.on_head(t->response.status, t->response.headers);
     }
-    return line.size();
   }
-  std::string name = lower(trim(line.substr(0, colon)));
-  std::string value(trim(line.substr(colon + 1)));
-  if (name == "content-length") {
-    const std::optional<std::uint64_t> v = parse_content_length(value);
-    if (!v) return refuse("malformed Content-Length: " + value.substr(0, 64));
-    if (t->content_length && *t->content_length != *v) {
-      return refuse("conflicting Content-Length values");
-    }
-    t->content_length = v;
-  }
-  t->response.headers.emplace_back(std::move(name), std::move(value));
   return line.size();
 }
 
@@ -173,8 +162,8 @@ size_t Transfer::on_write(char* data, size_t size, size_t n, void* self) {
     if (sink.gate && sink.gate->pause_wanted && !t->paused) t->pause_receiving();
     return len;
   }
-  if (!sink.on_data && t->response.body.empty() && t->content_length) {
-    reserve_body(t->response.body, *t->content_length, sink.max_bytes);
+  if (!sink.on_data && t->response.body.empty() && t->head_check.content_length()) {
+    reserve_body(t->response.body, *t->head_check.content_length(), sink.max_bytes);
   }
   // Progress counts the upload while one runs, not the response to it.
   Callback* progress = t->uploading ? nullptr : t->request.progress;
@@ -306,6 +295,7 @@ void configure_easy(Transfer& t) {
   // response came before the upload finished, the next hop sent headers, then nothing), so a
   // request with a body follows its redirects in fetch(), where the body restarts at 0.
   set(CURLOPT_FOLLOWLOCATION, rq.follow_redirects && !t.manual_redirects ? 1L : 0L);
+  t.head_check.follows_redirects = rq.follow_redirects && !t.manual_redirects;
   set(CURLOPT_MAXREDIRS, static_cast<long>(op.max_redirects));
   // Default, but stated: credentials never follow a redirect to another host. curl >= 7.83
   // also strips a custom Authorization header then (tested in http_engine_test).

@@ -36,11 +36,14 @@ void ResponseParser::start(bool head_request) {
   connection_keep_alive_ = false;
   remaining_ = 0;
   head_bytes_ = 0;
+  trailer_seen_ = false;
   partial_.clear();
 }
 
 bool ResponseParser::on_eof() {
-  if (state_ == State::kBodyUntilClose) state_ = State::kDone;
+  // In the trailers the body is whole (its last chunk arrived); trailers are not kept, and
+  // libcurl also calls a trailer section cut by the close a success.
+  if (state_ == State::kBodyUntilClose || state_ == State::kTrailers) state_ = State::kDone;
   keep_alive_ = false;
   return state_ == State::kDone;
 }
@@ -89,7 +92,11 @@ std::size_t ResponseParser::lines(std::string_view in) {
       case State::kTrailers:
         head_bytes_ += line_bytes;
         if (head_bytes_ > kMaxHead) throw ParseError("trailer section larger than 100 KiB");
-        if (line.empty()) state_ = State::kDone;
+        if (line.empty()) {
+          state_ = State::kDone;
+        } else {
+          trailer_field(line);
+        }
         break;
       default:
         break;
@@ -113,6 +120,9 @@ void ResponseParser::head_line(std::string_view line) {
   // RFC 9110 §5.5: a NUL in a field is an error, not something to pass on (libcurl refuses
   // it too, so both transports answer alike).
   if (line.find('\0') != std::string_view::npos) throw ParseError("NUL byte in response head");
+  // RFC 9112 §2.2: a bare CR is invalid. libcurl takes a line starting with one for the end of
+  // the head; here it was part of a name or a value.
+  if (line.find('\r') != std::string_view::npos) throw ParseError("bare CR in response head");
   if (!status_seen_) {
     status_line(line);
     return;
@@ -141,6 +151,11 @@ void ResponseParser::status_line(std::string_view line) {
     throw ParseError("malformed status line: " + std::string(line.substr(0, 64)));
   }
   if (status < 100) throw ParseError("status code below 100: " + std::to_string(status));
+  // HTTP/1.2 to 1.9 do not exist. RFC 9110 §2.5 would read them as 1.1, but libcurl refuses
+  // them ("Unsupported HTTP version"), and both transports must answer a response alike.
+  if (line[7] > '1') {
+    throw ParseError("unsupported HTTP version: " + std::string(line.substr(0, 8)));
+  }
   minor_version_ = line[7] - '0';
   status_ = status;
   status_seen_ = true;
@@ -197,6 +212,23 @@ void ResponseParser::header_field(std::string_view line) {
   headers_.emplace_back(std::move(name), std::string(value));
 }
 
+void ResponseParser::trailer_field(std::string_view line) {
+  // Not kept, but held to the syntax of a header field: libcurl refuses a malformed trailer
+  // (a line without a colon) and both transports answer alike.
+  if (line.find('\0') != std::string_view::npos) throw ParseError("NUL byte in a trailer");
+  if (line.find('\r') != std::string_view::npos) throw ParseError("bare CR in a trailer");
+  if (line.front() == ' ' || line.front() == '\t') {
+    if (!trailer_seen_) throw ParseError("continuation line before any trailer field");
+    return;
+  }
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0 ||
+      line.substr(0, colon).find_first_of(" \t") != std::string_view::npos) {
+    throw ParseError("malformed trailer field: " + std::string(line.substr(0, 64)));
+  }
+  trailer_seen_ = true;
+}
+
 void ResponseParser::end_of_head() {
   if (status_ == 101) throw ParseError("unexpected 101 Switching Protocols");
   if (status_ < 200) {
@@ -249,12 +281,14 @@ void ResponseParser::chunk_size_line(std::string_view line) {
       break;
     }
     if (size > (1ull << 58)) throw ParseError("chunk size too large");
+    // libcurl refuses more than 16 hex digits even when they are leading zeros; so do we.
+    if (i >= 16) throw ParseError("chunk size with more than 16 hex digits");
     size = size * 16 + static_cast<std::uint64_t>(digit);
   }
   if (i == 0) throw ParseError("malformed chunk size line: " + std::string(line.substr(0, 64)));
   const std::string_view ext = trim(line.substr(i));
   if (!ext.empty() && ext.front() != ';') {
-    throw ParseError("malformed chunk size line: " + std::string(line.substr(0, 64)));
+    throw ParseError("junk after the chunk size: " + std::string(line.substr(0, 64)));
   }
   if (size == 0) {
     state_ = State::kTrailers;

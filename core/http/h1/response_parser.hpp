@@ -45,6 +45,8 @@ class ResponseParser {
   bool done() const noexcept { return state_ == State::kDone; }
   /// In a Content-Length body: the next remaining() bytes are body bytes, as they are.
   bool in_length_body() const noexcept { return state_ == State::kBodyLength; }
+  /// After the last chunk, in the trailer section.
+  bool in_trailers() const noexcept { return state_ == State::kTrailers; }
   /// Whether any byte of the response has arrived (a reused connection that closes before
   /// that may be retried on a new one).
   bool started() const noexcept { return started_; }
@@ -81,6 +83,7 @@ class ResponseParser {
   void status_line(std::string_view line);
   void header_field(std::string_view line);
   void end_of_head();
+  void trailer_field(std::string_view line);
   void chunk_size_line(std::string_view line);
   /// Consumes lines from `in` while in a line-oriented state; returns bytes consumed.
   std::size_t lines(std::string_view in);
@@ -101,6 +104,7 @@ class ResponseParser {
   bool last_coding_chunked_ = false;
   bool last_field_framing_ = false;  // the previous field was Content-Length/Transfer-Encoding
   bool keep_alive_ = true;
+  bool trailer_seen_ = false;
   bool connection_close_ = false;
   bool connection_keep_alive_ = false;
   std::uint64_t remaining_ = 0;
