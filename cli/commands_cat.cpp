@@ -37,6 +37,7 @@
 #include "asyncfs/sync.hpp"
 #include "commands.hpp"
 #include "common.hpp"
+#include "exit_codes.hpp"
 #include "output.hpp"
 #include "progress.hpp"
 
@@ -789,6 +790,7 @@ int run_cat(const CatArgs& args, const GlobalArgs& global) {
   }
   if (std::fflush(stdout) != 0 || run.stdout_broken()) {
     Console::instance().error(fmt::format("stdout: {}", std::strerror(errno)));
+    note_failure(kExitFailed);  // not a kind of remote failure: outranks a 404 or a 503
     rc = kExitFailed;
   }
   if (failed > 0) rc = kExitFailed;

@@ -32,8 +32,9 @@ build fuzz_url tests/fuzz/fuzz_url.cpp backends/http/url_norm.cpp backends/http/
   core/errors.cpp -- -lcurl -lfmt -luv
 build fuzz_html_links tests/fuzz/fuzz_html_links.cpp backends/http/html_links.cpp
 build fuzz_glob tests/fuzz/fuzz_glob.cpp core/path.cpp core/errors.cpp -- -lfmt -luv
+build fuzz_redact tests/fuzz/fuzz_redact.cpp core/http/redact.cpp
 build fuzz_config tests/fuzz/fuzz_config.cpp core/config.cpp core/errors.cpp -- -lsimdjson -lfmt -luv
-for t in fuzz_firecrest_models fuzz_retry_after fuzz_h1_response fuzz_h1_differential fuzz_ranges \
+for t in fuzz_redact fuzz_firecrest_models fuzz_retry_after fuzz_h1_response fuzz_h1_differential fuzz_ranges \
   fuzz_url fuzz_html_links fuzz_glob fuzz_config; do
   mkdir -p "$out/corpus/$t"
   echo "--- $t (${seconds}s)"

@@ -279,7 +279,7 @@ TEST(CliCat, AFailingUrlInTheMiddleKeepsTheOrderOfTheRest) {
     expected += body;
   }
   const auto r = run_cli(args);
-  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.exit_code, 3) << r.err;  // not found (docs/cli.md, exit codes)
   EXPECT_EQ(r.out, expected);
   ASSERT_THAT(lines_of(r.err), SizeIs(1)) << r.err;
   EXPECT_THAT(r.err, HasSubstr("status/404"));
