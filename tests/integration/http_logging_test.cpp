@@ -44,8 +44,10 @@ TEST_P(HttpLogging, RequestsRetriesAndHeadersAreLoggedWithoutSecrets) {
 
     const std::string shown = "GET http://127.0.0.1:" + port + "/file?size=100&token=<redacted>";
     EXPECT_EQ(capture.matching({"debug http", shown, via, ": 200 100 B in"}).size(), 2u) << all;
-    EXPECT_EQ(capture.matching({shown, "new connection"}).size(), 1u) << all;
-    EXPECT_EQ(capture.matching({shown, "reused connection"}).size(), 1u) << all;
+    // The first request may find a connection earlier tests left in the pool; the second
+    // always reuses the first one's.
+    EXPECT_EQ(capture.matching({shown, " connection"}).size(), 2u) << all;
+    EXPECT_GE(capture.matching({shown, "reused connection"}).size(), 1u) << all;
     EXPECT_EQ(capture.matching({"info http retry 1 of GET", "/flaky/503", "HTTP 503"}).size(), 1u)
         << all;
     EXPECT_EQ(capture.matching({"/flaky/503", via, ": 503 "}).size(), 1u) << all;
